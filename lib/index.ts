@@ -1,0 +1,14 @@
+// Public API of receptive.
+export { Tensor } from './tensor';
+export type { NestedArray, TensorOptions } from './tensor';
+export * from './ops';
+export { noGrad, isGradEnabled, setGradEnabled } from './autograd/engine';
+export { setBackend, getBackend, setNumThreads, getNumThreads } from './backend/select';
+export type { BackendName } from './backend/select';
+export { Generator, manualSeed } from './random';
+export * as F from './functional';
+export * as nn from './nn';
+export * as optim from './optim';
+export * as data from './data';
+export * as io from './io';
+export { version } from './version';

@@ -12,13 +12,19 @@ function backendsUnderTest() {
   return list;
 }
 
-/** Runs `fn(name)` once per backend with that backend active, restoring the previous one. */
-function forEachBackend(fn) {
+/**
+ * Mocha: one `describe(title [name])` per backend under test, with that backend active
+ * while its tests run (before/after hooks), and `fn(name, backendInstance)` registering them.
+ */
+function describeEachBackend(title, fn) {
   for (const b of backendsUnderTest()) {
-    const prev = select.getBackend();
-    select.setBackend(b.name);
-    try { fn(b.name, b); } finally { select.setBackend(prev); }
+    describe(`${title} [${b.name}]`, function () {
+      let prev;
+      before(function () { prev = select.getBackend(); select.setBackend(b.name); });
+      after(function () { select.setBackend(prev); });
+      fn(b.name, b);
+    });
   }
 }
 
-module.exports = { backendsUnderTest, forEachBackend };
+module.exports = { backendsUnderTest, describeEachBackend };

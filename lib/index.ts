@@ -11,4 +11,5 @@ export * as nn from './nn';
 export * as optim from './optim';
 export * as data from './data';
 export * as io from './io';
+export * as models from './models';
 export { version } from './version';

@@ -68,7 +68,7 @@ export function runBackward(root: Tensor, gradOutput?: Tensor): void {
     if (gradOutput.size !== root.size) {
       throw new Error(`backward: gradOutput shape [${gradOutput.shape.join(', ')}] does not match output shape [${root.shape.join(', ')}]`);
     }
-    seed = gradOutput.shape.length === root.shape.length ? gradOutput : new Tensor(gradOutput.data, root.shape.slice());
+    seed = sameShape(gradOutput.shape, root.shape) ? gradOutput : new Tensor(gradOutput.data, root.shape.slice());
   }
 
   // Reverse topological order by iterative DFS (deep nets overflow recursion).
@@ -93,7 +93,11 @@ export function runBackward(root: Tensor, gradOutput?: Tensor): void {
     }
   }
 
+  // Gradients flowing into each node. A closure may hand back a tensor it does not own
+  // (gradOutput itself, a view of it): it is stored as is and copied only when a second
+  // contribution has to be added (copy-on-write).
   const grads = new Map<Tensor, Tensor>();
+  const owned = new Set<Tensor>();
   grads.set(root, seed);
   noGrad(() => {
     for (let k = order.length - 1; k >= 0; k--) {
@@ -108,6 +112,9 @@ export function runBackward(root: Tensor, gradOutput?: Tensor): void {
       if (t.retainsGrad) accumulate(t, g);
       const inGrads = t.gradFn.backward(g);
       const inputs = t.gradFn.inputs;
+      if (!Array.isArray(inGrads) || inGrads.length !== inputs.length) {
+        throw new Error(`backward of ${t.gradFn.name}: returned ${Array.isArray(inGrads) ? inGrads.length : 'no'} gradients for ${inputs.length} inputs`);
+      }
       for (let j = 0; j < inputs.length; j++) {
         const inp = inputs[j];
         const ig = inGrads[j];
@@ -116,15 +123,25 @@ export function runBackward(root: Tensor, gradOutput?: Tensor): void {
           throw new Error(`backward of ${t.gradFn.name}: gradient shape [${ig.shape.join(', ')}] does not match input shape [${inp.shape.join(', ')}]`);
         }
         const prev = grads.get(inp);
-        if (prev) {
+        if (!prev) {
+          grads.set(inp, sameShape(ig.shape, inp.shape) ? ig : new Tensor(ig.data, inp.shape.slice()));
+        } else if (owned.has(prev)) {
           addInto(prev, ig);
         } else {
-          // Own the buffer: later accumulation writes into it.
-          grads.set(inp, new Tensor(ig.data.slice(), inp.shape.slice()));
+          const sum = new Tensor(prev.data.slice(), inp.shape.slice());
+          addInto(sum, ig);
+          owned.add(sum);
+          grads.set(inp, sum);
         }
       }
     }
   });
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function addInto(acc: Tensor, g: Tensor): void {

@@ -111,7 +111,7 @@ function binary(op: Op, x: Tensor | number, y: Tensor | number): Tensor {
           const bd = b.detach();
           const gaT = ga || gb ? div(g, bd) : null;
           return [ga ? reduceTo(gaT!, aS) : null,
-                  gb ? reduceTo(mul(gaT!, div(out.detach(), bd)).neg(), bS) : null];
+                  gb ? reduceTo(mul(gaT!, out.detach()).neg(), bS) : null];
         }
       }
     });

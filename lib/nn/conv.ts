@@ -1,0 +1,257 @@
+// Convolution layers: Conv1d, Conv2d (cross-correlation or true convolution),
+// ConvTranspose1d, ConvTranspose2d. Weights in PyTorch's layouts, PyTorch's default
+// initialisation, seedable.
+import { Tensor } from '../tensor';
+import * as F from '../functional';
+import { Module } from './module';
+import { Parameter, emptyParameter } from './parameter';
+import { defaultLayerInit_ } from './init';
+import {
+  ConvPadding, PaddingMode, RandomOptions, arr, checkBool, checkNonNegativeInt, checkOptionKeys,
+  checkPositiveInt, convPadding, generatorOf, paddingForF, paddingRepr, tuple,
+} from './util';
+
+/** How the input is padded before a convolution (PyTorch's padding_mode). */
+export type ConvPaddingMode = 'zeros' | 'reflect' | 'replicate' | 'circular';
+
+export interface ConvOptions extends RandomOptions {
+  stride?: number | number[];
+  /** A number, per-dimension numbers, per-side pairs, or 'valid' | 'same' | 'full'. */
+  padding?: ConvPadding;
+  dilation?: number | number[];
+  groups?: number;
+  /** Learnable bias (default true). */
+  bias?: boolean;
+  /** Default 'zeros'; the others pad with F.pad first. */
+  paddingMode?: ConvPaddingMode;
+}
+
+export interface Conv2dOptions extends ConvOptions {
+  /** 'cross-correlation' (default, F.conv2d, what every framework calls conv) or
+   * 'convolution' (F.convolve2d: the kernel flipped in both spatial axes). */
+  mode?: 'cross-correlation' | 'convolution';
+}
+
+export interface ConvTransposeOptions extends RandomOptions {
+  stride?: number | number[];
+  padding?: number | number[];
+  outputPadding?: number | number[];
+  dilation?: number | number[];
+  groups?: number;
+  bias?: boolean;
+}
+
+const CONV_KEYS = ['stride', 'padding', 'dilation', 'groups', 'bias', 'paddingMode', 'seed', 'generator'] as const;
+const PADDING_MODES: readonly ConvPaddingMode[] = ['zeros', 'reflect', 'replicate', 'circular'];
+
+function checkChannels(layer: string, inChannels: unknown, outChannels: unknown, groups: number): void {
+  checkPositiveInt(layer, 'inChannels', inChannels);
+  checkPositiveInt(layer, 'outChannels', outChannels);
+  if ((inChannels as number) % groups !== 0) throw new RangeError(`${layer}: inChannels (${inChannels}) must be divisible by groups (${groups})`);
+  if ((outChannels as number) % groups !== 0) throw new RangeError(`${layer}: outChannels (${outChannels}) must be divisible by groups (${groups})`);
+}
+
+/** Shared by Conv1d and Conv2d: `n` spatial dimensions. */
+abstract class ConvNd extends Module {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: number[];
+  readonly stride: number[];
+  /** A mode, or per-side pairs [[before, after], ...] per spatial dimension. */
+  readonly padding: PaddingMode | Array<[number, number]>;
+  readonly dilation: number[];
+  readonly groups: number;
+  readonly paddingMode: ConvPaddingMode;
+  weight: Parameter;
+  bias: Parameter | null;
+
+  constructor(layer: string, n: number, inChannels: number, outChannels: number,
+              kernelSize: number | number[], options: ConvOptions, extraKeys: readonly string[] = []) {
+    super();
+    checkOptionKeys(layer, options, [...CONV_KEYS, ...extraKeys]);
+    const o = options ?? {};
+    this.groups = checkPositiveInt(layer, 'groups', o.groups ?? 1);
+    checkChannels(layer, inChannels, outChannels, this.groups);
+    this.inChannels = inChannels;
+    this.outChannels = outChannels;
+    this.kernelSize = tuple(layer, 'kernelSize', kernelSize, n, checkPositiveInt);
+    this.stride = tuple(layer, 'stride', o.stride ?? 1, n, checkPositiveInt);
+    this.dilation = tuple(layer, 'dilation', o.dilation ?? 1, n, checkPositiveInt);
+    this.padding = convPadding(layer, o.padding ?? 0, n);
+    if (this.padding === 'same' && this.stride.some((s) => s !== 1)) {
+      throw new RangeError(`${layer}: padding 'same' needs stride 1 (got stride ${arr(this.stride)}), as in PyTorch`);
+    }
+    const pm = o.paddingMode ?? 'zeros';
+    if (!PADDING_MODES.includes(pm)) throw new RangeError(`${layer}: paddingMode must be one of ${PADDING_MODES.join(', ')}, got '${pm}'`);
+    this.paddingMode = pm;
+    const hasBias = checkBool(layer, 'bias', o.bias ?? true);
+    const gen = generatorOf(layer, o);
+    this.weight = emptyParameter([outChannels, inChannels / this.groups, ...this.kernelSize]);
+    this.bias = hasBias ? emptyParameter([outChannels]) : null;
+    defaultLayerInit_(this.weight, this.bias, gen);
+  }
+
+  /** Re-draws weight and bias from PyTorch's default distribution. */
+  resetParameters(options: RandomOptions = {}): void {
+    defaultLayerInit_(this.weight, this.bias, generatorOf(this.typeName, options));
+  }
+
+  /** The per-side padding [[before, after], ...] a mode stands for at this kernel size. */
+  explicitPadding(): Array<[number, number]> {
+    const p = this.padding;
+    if (typeof p !== 'string') return p.map(([a, b]) => [a, b] as [number, number]);
+    return this.kernelSize.map((k, i) => {
+      const total = this.dilation[i] * (k - 1);
+      if (p === 'valid') return [0, 0] as [number, number];
+      if (p === 'full') return [total, total] as [number, number];
+      const before = Math.floor(total / 2); // PyTorch's 'same': the extra one goes after
+      return [before, total - before] as [number, number];
+    });
+  }
+
+  /** The input padded (non-zero padding modes) and the padding left for the conv. */
+  protected prepare(x: Tensor): { x: Tensor; padding: ConvPadding } {
+    if (this.paddingMode === 'zeros') return { x, padding: paddingForF(this.padding) };
+    const pads: number[] = [];
+    const sides = this.explicitPadding();
+    for (let i = sides.length - 1; i >= 0; i--) pads.push(sides[i][0], sides[i][1]); // last dim first
+    const padded = pads.some((v) => v > 0) ? F.pad(x, pads, { mode: this.paddingMode as 'reflect' | 'replicate' | 'circular' }) : x;
+    return { x: padded, padding: 0 };
+  }
+
+  override extraRepr(): string {
+    let s = `${this.inChannels}, ${this.outChannels}, kernelSize=${arr(this.kernelSize)}, stride=${arr(this.stride)}`;
+    const zeroPad = typeof this.padding !== 'string' && this.padding.every(([a, b]) => a === 0 && b === 0);
+    if (!zeroPad) s += `, padding=${paddingRepr(this.padding)}`;
+    if (this.dilation.some((d) => d !== 1)) s += `, dilation=${arr(this.dilation)}`;
+    if (this.groups !== 1) s += `, groups=${this.groups}`;
+    if (!this.bias) s += ', bias=false';
+    if (this.paddingMode !== 'zeros') s += `, paddingMode='${this.paddingMode}'`;
+    return s;
+  }
+}
+
+/** 1-D convolution (cross-correlation) over [N, C, L] input; weight [outC, inC/groups, k]. */
+export class Conv1d extends ConvNd {
+  constructor(inChannels: number, outChannels: number, kernelSize: number | number[], options: ConvOptions = {}) {
+    super('Conv1d', 1, inChannels, outChannels, kernelSize, options);
+  }
+
+  forward(x: Tensor): Tensor {
+    const p = this.prepare(x);
+    return F.conv1d(p.x, this.weight, this.bias ?? undefined, {
+      stride: this.stride, padding: p.padding as never, dilation: this.dilation, groups: this.groups,
+    });
+  }
+}
+
+/**
+ * 2-D convolution over [N, C, H, W] input; weight [outC, inC/groups, kH, kW].
+ * `mode: 'convolution'` computes true convolution (F.convolve2d) instead of the usual
+ * cross-correlation; with the same weights it equals cross-correlation with each kernel
+ * flipped in both axes.
+ */
+export class Conv2d extends ConvNd {
+  readonly mode: 'cross-correlation' | 'convolution';
+
+  constructor(inChannels: number, outChannels: number, kernelSize: number | number[], options: Conv2dOptions = {}) {
+    super('Conv2d', 2, inChannels, outChannels, kernelSize, options, ['mode']);
+    const mode = options?.mode ?? 'cross-correlation';
+    if (mode !== 'cross-correlation' && mode !== 'convolution') {
+      throw new RangeError(`Conv2d: mode must be 'cross-correlation' or 'convolution', got '${String(mode)}'`);
+    }
+    this.mode = mode;
+  }
+
+  forward(x: Tensor): Tensor {
+    const p = this.prepare(x);
+    const opts = { stride: this.stride, padding: p.padding as never, dilation: this.dilation, groups: this.groups };
+    return this.mode === 'convolution'
+      ? F.convolve2d(p.x, this.weight, this.bias ?? undefined, opts)
+      : F.conv2d(p.x, this.weight, this.bias ?? undefined, opts);
+  }
+
+  override extraRepr(): string {
+    return super.extraRepr() + (this.mode === 'convolution' ? `, mode='convolution'` : '');
+  }
+}
+
+const CONVT_KEYS = ['stride', 'padding', 'outputPadding', 'dilation', 'groups', 'bias', 'seed', 'generator'] as const;
+
+abstract class ConvTransposeNd extends Module {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: number[];
+  readonly stride: number[];
+  readonly padding: number[];
+  readonly outputPadding: number[];
+  readonly dilation: number[];
+  readonly groups: number;
+  weight: Parameter;
+  bias: Parameter | null;
+
+  constructor(layer: string, n: number, inChannels: number, outChannels: number,
+              kernelSize: number | number[], options: ConvTransposeOptions) {
+    super();
+    checkOptionKeys(layer, options, CONVT_KEYS);
+    const o = options ?? {};
+    this.groups = checkPositiveInt(layer, 'groups', o.groups ?? 1);
+    checkChannels(layer, inChannels, outChannels, this.groups);
+    this.inChannels = inChannels;
+    this.outChannels = outChannels;
+    this.kernelSize = tuple(layer, 'kernelSize', kernelSize, n, checkPositiveInt);
+    this.stride = tuple(layer, 'stride', o.stride ?? 1, n, checkPositiveInt);
+    this.padding = tuple(layer, 'padding', o.padding ?? 0, n, checkNonNegativeInt);
+    this.outputPadding = tuple(layer, 'outputPadding', o.outputPadding ?? 0, n, checkNonNegativeInt);
+    this.dilation = tuple(layer, 'dilation', o.dilation ?? 1, n, checkPositiveInt);
+    this.outputPadding.forEach((op, i) => {
+      if (op >= this.stride[i] && op >= this.dilation[i]) {
+        throw new RangeError(`${layer}: outputPadding (${arr(this.outputPadding)}) must be smaller than stride (${arr(this.stride)}) or dilation (${arr(this.dilation)})`);
+      }
+    });
+    const hasBias = checkBool(layer, 'bias', o.bias ?? true);
+    this.weight = emptyParameter([inChannels, outChannels / this.groups, ...this.kernelSize]);
+    this.bias = hasBias ? emptyParameter([outChannels]) : null;
+    defaultLayerInit_(this.weight, this.bias, generatorOf(layer, o));
+  }
+
+  resetParameters(options: RandomOptions = {}): void {
+    defaultLayerInit_(this.weight, this.bias, generatorOf(this.typeName, options));
+  }
+
+  protected opts() {
+    return { stride: this.stride, padding: this.padding, outputPadding: this.outputPadding, dilation: this.dilation, groups: this.groups };
+  }
+
+  override extraRepr(): string {
+    let s = `${this.inChannels}, ${this.outChannels}, kernelSize=${arr(this.kernelSize)}, stride=${arr(this.stride)}`;
+    if (this.padding.some((p) => p !== 0)) s += `, padding=${arr(this.padding)}`;
+    if (this.outputPadding.some((p) => p !== 0)) s += `, outputPadding=${arr(this.outputPadding)}`;
+    if (this.dilation.some((d) => d !== 1)) s += `, dilation=${arr(this.dilation)}`;
+    if (this.groups !== 1) s += `, groups=${this.groups}`;
+    if (!this.bias) s += ', bias=false';
+    return s;
+  }
+}
+
+/** Transposed 1-D convolution; weight [inC, outC/groups, k]. */
+export class ConvTranspose1d extends ConvTransposeNd {
+  constructor(inChannels: number, outChannels: number, kernelSize: number | number[], options: ConvTransposeOptions = {}) {
+    super('ConvTranspose1d', 1, inChannels, outChannels, kernelSize, options);
+  }
+
+  forward(x: Tensor): Tensor {
+    return F.convTranspose1d(x, this.weight, this.bias ?? undefined, this.opts());
+  }
+}
+
+/** Transposed 2-D (fractionally-strided) convolution; weight [inC, outC/groups, kH, kW]. */
+export class ConvTranspose2d extends ConvTransposeNd {
+  constructor(inChannels: number, outChannels: number, kernelSize: number | number[], options: ConvTransposeOptions = {}) {
+    super('ConvTranspose2d', 2, inChannels, outChannels, kernelSize, options);
+  }
+
+  forward(x: Tensor): Tensor {
+    return F.convTranspose2d(x, this.weight, this.bias ?? undefined, this.opts());
+  }
+}

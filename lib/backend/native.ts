@@ -1,6 +1,131 @@
-// PLACEHOLDER: the N-API backend is being written.
-import type { Backend } from './backend';
+// The native backend: the N-API addon built from native/ (node-gyp or cmake-js), loaded
+// with node-gyp-build from the package root (prebuilds/ first, then build/Release).
+// RECEPTIVE_ADDON_PATH=/path/to/receptive.node loads that file instead (the cmake-js and
+// sanitizer builds are tested that way).
+//
+// The addon validates every argument itself (TypeError for wrong types, RangeError for
+// bad sizes/lengths, messages naming the argument), so the methods pass straight through.
+import * as path from 'path';
+import type {
+  AdaptivePoolGeometry, AvgPoolGeometry, Backend, BackendInfo, ConvGeometry, PoolGeometry,
+} from './backend';
 
-export function loadNativeBackend(): Backend {
-  throw new Error('native backend not built yet');
+/** What the compiled addon exports (native/addon.cc). */
+interface Addon {
+  info(): { isa: string; cpuFeatures: string[]; openmp: boolean };
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  setIsa(name: string): void;
+  convAlgorithm(g: ConvGeometry): string;
+  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
+       A: Float32Array, B: Float32Array, beta: number, C: Float32Array): void;
+  gemmAsync(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
+            A: Float32Array, B: Float32Array, beta: number, C: Float32Array): Promise<void>;
+  conv2dForward(g: ConvGeometry, x: Float32Array, w: Float32Array, bias: Float32Array | null,
+                y: Float32Array): void;
+  conv2dForwardAsync(g: ConvGeometry, x: Float32Array, w: Float32Array,
+                     bias: Float32Array | null, y: Float32Array): Promise<void>;
+  conv2dBackwardInput(g: ConvGeometry, gy: Float32Array, w: Float32Array, gx: Float32Array): void;
+  conv2dBackwardWeight(g: ConvGeometry, x: Float32Array, gy: Float32Array, gw: Float32Array): void;
+  conv2dBackwardBias(g: ConvGeometry, gy: Float32Array, gb: Float32Array): void;
+  maxPool2dForward(g: PoolGeometry, x: Float32Array, y: Float32Array, indices: Int32Array): void;
+  maxPool2dBackward(g: PoolGeometry, gy: Float32Array, indices: Int32Array, gx: Float32Array): void;
+  avgPool2dForward(g: AvgPoolGeometry, x: Float32Array, y: Float32Array): void;
+  avgPool2dBackward(g: AvgPoolGeometry, gy: Float32Array, gx: Float32Array): void;
+  adaptiveAvgPool2dForward(g: AdaptivePoolGeometry, x: Float32Array, y: Float32Array): void;
+  adaptiveAvgPool2dBackward(g: AdaptivePoolGeometry, gy: Float32Array, gx: Float32Array): void;
+}
+
+const REQUIRED: (keyof Addon)[] = [
+  'info', 'setNumThreads', 'getNumThreads', 'setIsa', 'convAlgorithm', 'gemm', 'gemmAsync',
+  'conv2dForward', 'conv2dForwardAsync', 'conv2dBackwardInput', 'conv2dBackwardWeight',
+  'conv2dBackwardBias', 'maxPool2dForward', 'maxPool2dBackward', 'avgPool2dForward',
+  'avgPool2dBackward', 'adaptiveAvgPool2dForward', 'adaptiveAvgPool2dBackward',
+];
+
+/** The Backend contract plus what only the native side can do. */
+export interface NativeBackend extends Backend {
+  readonly name: 'native';
+  /** Forces the kernels' instruction set ('scalar' | 'avx2' | 'avx512'); RangeError if the
+   *  CPU or the build cannot run it. */
+  setIsa(name: string): void;
+  /** Which convolution algorithm the kernels pick for a geometry:
+   *  'im2col-gemm' | 'gemm-1x1' | 'depthwise-direct'. */
+  convAlgorithm(g: ConvGeometry): string;
+  /** conv2dForward on a worker thread; the arrays must stay untouched until it settles.
+   *  Bad arguments reject the promise with the sync form's TypeError/RangeError. */
+  conv2dForwardAsync(g: ConvGeometry, x: Float32Array, w: Float32Array, bias: Float32Array | null,
+                     y: Float32Array): Promise<void>;
+  /** gemm on a worker thread; same rules as conv2dForwardAsync. */
+  gemmAsync(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
+            A: Float32Array, B: Float32Array, beta: number, C: Float32Array): Promise<void>;
+}
+
+function packageRoot(): string {
+  return path.join(__dirname, '..', '..');
+}
+
+function loadAddon(): Addon {
+  const override = process.env.RECEPTIVE_ADDON_PATH;
+  let addon: unknown;
+  if (override !== undefined && override !== '') {
+    const file = path.resolve(override);
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      addon = require(file);
+    } catch (e) {
+      throw new Error(`cannot load the native addon from RECEPTIVE_ADDON_PATH=${file}: ${reason(e)}`);
+    }
+  } else {
+    let nodeGypBuild: (dir: string) => unknown;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      nodeGypBuild = require('node-gyp-build');
+    } catch (e) {
+      throw new Error(`cannot load node-gyp-build: ${reason(e)}`);
+    }
+    try {
+      addon = nodeGypBuild(packageRoot());
+    } catch (e) {
+      throw new Error(`no usable native build in ${packageRoot()} (run \`npm run build:native\`): ${reason(e)}`);
+    }
+  }
+  const missing = REQUIRED.filter((k) => typeof (addon as Record<string, unknown>)[k] !== 'function');
+  if (missing.length > 0) {
+    throw new Error(`the native addon is out of date (missing ${missing.join(', ')}); rebuild it`);
+  }
+  return addon as Addon;
+}
+
+function reason(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export function loadNativeBackend(): NativeBackend {
+  const a = loadAddon();
+  return {
+    name: 'native',
+    info(): BackendInfo {
+      const i = a.info();
+      return { name: 'native', isa: i.isa, cpuFeatures: i.cpuFeatures, openmp: i.openmp };
+    },
+    setNumThreads: (n) => a.setNumThreads(n),
+    getNumThreads: () => a.getNumThreads(),
+    setIsa: (name) => a.setIsa(name),
+    convAlgorithm: (g) => a.convAlgorithm(g),
+    gemm: (ta, tb, M, N, K, alpha, A, B, beta, C) => a.gemm(ta, tb, M, N, K, alpha, A, B, beta, C),
+    gemmAsync: (ta, tb, M, N, K, alpha, A, B, beta, C) =>
+      a.gemmAsync(ta, tb, M, N, K, alpha, A, B, beta, C),
+    conv2dForward: (g, x, w, bias, y) => a.conv2dForward(g, x, w, bias, y),
+    conv2dForwardAsync: (g, x, w, bias, y) => a.conv2dForwardAsync(g, x, w, bias, y),
+    conv2dBackwardInput: (g, gy, w, gx) => a.conv2dBackwardInput(g, gy, w, gx),
+    conv2dBackwardWeight: (g, x, gy, gw) => a.conv2dBackwardWeight(g, x, gy, gw),
+    conv2dBackwardBias: (g, gy, gb) => a.conv2dBackwardBias(g, gy, gb),
+    maxPool2dForward: (g, x, y, indices) => a.maxPool2dForward(g, x, y, indices),
+    maxPool2dBackward: (g, gy, indices, gx) => a.maxPool2dBackward(g, gy, indices, gx),
+    avgPool2dForward: (g, x, y) => a.avgPool2dForward(g, x, y),
+    avgPool2dBackward: (g, gy, gx) => a.avgPool2dBackward(g, gy, gx),
+    adaptiveAvgPool2dForward: (g, x, y) => a.adaptiveAvgPool2dForward(g, x, y),
+    adaptiveAvgPool2dBackward: (g, gy, gx) => a.adaptiveAvgPool2dBackward(g, gy, gx),
+  };
 }

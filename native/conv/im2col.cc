@@ -1,0 +1,72 @@
+#include "im2col.h"
+
+#include <cstring>
+
+namespace receptive {
+namespace conv_detail {
+
+void im2col_rows(const ConvGeometry& g, int64_t Cg, const float* x, int64_t oh0, int64_t oh1,
+                 float* col, int threads) {
+  const int64_t H = g.H, W = g.W, R = g.R, S = g.S, OW = g.out_w();
+  const int64_t sh = g.stride_h, sw = g.stride_w, dh = g.dilation_h, dw = g.dilation_w;
+  const int64_t cols = (oh1 - oh0) * OW;
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+  for (int64_t c = 0; c < Cg; c++) {
+    const float* xc = x + c * H * W;
+    for (int64_t r = 0; r < R; r++) {
+      for (int64_t s = 0; s < S; s++) {
+        float* dst = col + ((c * R + r) * S + s) * cols;
+        const int64_t iw0 = s * dw - g.pad_left;
+        int64_t lo, hi;
+        valid_range(iw0, sw, W, OW, &lo, &hi);
+        for (int64_t oh = oh0; oh < oh1; oh++, dst += OW) {
+          const int64_t ih = oh * sh + r * dh - g.pad_top;
+          if (ih < 0 || ih >= H) {
+            std::memset(dst, 0, sizeof(float) * OW);
+            continue;
+          }
+          const float* src = xc + ih * W + iw0;
+          for (int64_t ow = 0; ow < lo; ow++) dst[ow] = 0.f;
+          if (sw == 1) {
+            std::memcpy(dst + lo, src + lo, sizeof(float) * (hi - lo));
+          } else {
+            for (int64_t ow = lo; ow < hi; ow++) dst[ow] = src[ow * sw];
+          }
+          for (int64_t ow = hi; ow < OW; ow++) dst[ow] = 0.f;
+        }
+      }
+    }
+  }
+}
+
+void col2im_rows(const ConvGeometry& g, int64_t Cg, const float* col, int64_t oh0, int64_t oh1,
+                 float* gx, int threads) {
+  const int64_t H = g.H, W = g.W, R = g.R, S = g.S, OW = g.out_w();
+  const int64_t sh = g.stride_h, sw = g.stride_w, dh = g.dilation_h, dw = g.dilation_w;
+  const int64_t cols = (oh1 - oh0) * OW;
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+  for (int64_t c = 0; c < Cg; c++) {
+    float* gc = gx + c * H * W;
+    for (int64_t r = 0; r < R; r++) {
+      for (int64_t s = 0; s < S; s++) {
+        const float* src = col + ((c * R + r) * S + s) * cols;
+        const int64_t iw0 = s * dw - g.pad_left;
+        int64_t lo, hi;
+        valid_range(iw0, sw, W, OW, &lo, &hi);
+        for (int64_t oh = oh0; oh < oh1; oh++, src += OW) {
+          const int64_t ih = oh * sh + r * dh - g.pad_top;
+          if (ih < 0 || ih >= H) continue;
+          float* dst = gc + ih * W + iw0;
+          if (sw == 1) {
+            for (int64_t ow = lo; ow < hi; ow++) dst[ow] += src[ow];
+          } else {
+            for (int64_t ow = lo; ow < hi; ow++) dst[ow * sw] += src[ow];
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace conv_detail
+}  // namespace receptive

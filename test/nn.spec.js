@@ -486,6 +486,26 @@ describeEachBackend('nn layers: forward', function () {
     assert.ok(values(conv.forward(x)).some((v, k) => Math.abs(v - corr.forward(x).data[k]) > 1e-3));
   });
 
+  it("Conv1d mode 'convolution' reverses the kernel; paddingMode pads with F.pad first", function () {
+    const conv = new nn.Conv1d(2, 3, 3, { mode: 'convolution', padding: 'full', seed: 8 });
+    const corr = new nn.Conv1d(2, 3, 3, { padding: 'full', seed: 9 });
+    const w = conv.weight.data;
+    for (let a = 0; a < 6; a++) for (let k = 0; k < 3; k++) corr.weight.data[a * 3 + k] = w[a * 3 + 2 - k];
+    corr.bias.data.set(conv.bias.data);
+    const x = randn([2, 2, 7], { seed: 5 });
+    assertClose(conv.forward(x), corr.forward(x), 'convolve1d vs reversed correlate');
+    assert.deepStrictEqual(conv.forward(x).shape, [2, 3, 9]);
+
+    const circ = new nn.Conv2d(3, 2, 3, { padding: [[1, 2], [2, 0]], paddingMode: 'circular', seed: 6 });
+    const plain = new nn.Conv2d(3, 2, 3, { seed: 6 });
+    const xi = x4();
+    const padded = F.pad(xi, [2, 0, 1, 2], { mode: 'circular' });
+    assertClose(circ.forward(xi), plain.forward(padded), 'circular padding');
+    const same = new nn.Conv2d(3, 2, 4, { padding: 'same', paddingMode: 'replicate', seed: 6 });
+    assert.deepStrictEqual(same.explicitPadding(), [[1, 2], [1, 2]]);
+    assert.deepStrictEqual(same.forward(xi).shape, [2, 2, 9, 8]);
+  });
+
   it('Linear equals x W^T + b; gradients reach the parameters', function () {
     const lin = new nn.Linear(3, 2, { seed: 5 });
     const x = tensor([[1, 2, 3], [-1, 0, 0.5]]);

@@ -26,10 +26,17 @@ export interface ConvOptions extends RandomOptions {
   paddingMode?: ConvPaddingMode;
 }
 
+export type ConvMode = 'cross-correlation' | 'convolution';
+
 export interface Conv2dOptions extends ConvOptions {
   /** 'cross-correlation' (default, F.conv2d, what every framework calls conv) or
    * 'convolution' (F.convolve2d: the kernel flipped in both spatial axes). */
-  mode?: 'cross-correlation' | 'convolution';
+  mode?: ConvMode;
+}
+
+export interface Conv1dOptions extends ConvOptions {
+  /** 'cross-correlation' (default, F.conv1d) or 'convolution' (F.convolve1d: the kernel reversed). */
+  mode?: ConvMode;
 }
 
 export interface ConvTransposeOptions extends RandomOptions {
@@ -62,14 +69,21 @@ abstract class ConvNd extends Module {
   readonly dilation: number[];
   readonly groups: number;
   readonly paddingMode: ConvPaddingMode;
+  /** 'cross-correlation' (the usual conv layer) or 'convolution' (kernel flipped). */
+  readonly mode: ConvMode;
   weight: Parameter;
   bias: Parameter | null;
 
   constructor(layer: string, n: number, inChannels: number, outChannels: number,
-              kernelSize: number | number[], options: ConvOptions, extraKeys: readonly string[] = []) {
+              kernelSize: number | number[], options: ConvOptions & { mode?: ConvMode }) {
     super();
-    checkOptionKeys(layer, options, [...CONV_KEYS, ...extraKeys]);
+    checkOptionKeys(layer, options, [...CONV_KEYS, 'mode']);
     const o = options ?? {};
+    const mode = o.mode ?? 'cross-correlation';
+    if (mode !== 'cross-correlation' && mode !== 'convolution') {
+      throw new RangeError(`${layer}: mode must be 'cross-correlation' or 'convolution', got '${String(mode)}'`);
+    }
+    this.mode = mode;
     this.groups = checkPositiveInt(layer, 'groups', o.groups ?? 1);
     checkChannels(layer, inChannels, outChannels, this.groups);
     this.inChannels = inChannels;
@@ -127,21 +141,30 @@ abstract class ConvNd extends Module {
     if (this.groups !== 1) s += `, groups=${this.groups}`;
     if (!this.bias) s += ', bias=false';
     if (this.paddingMode !== 'zeros') s += `, paddingMode='${this.paddingMode}'`;
+    if (this.mode === 'convolution') s += `, mode='convolution'`;
     return s;
+  }
+
+  protected convOptions(padding: ConvPadding) {
+    return { stride: this.stride, padding: padding as never, dilation: this.dilation, groups: this.groups };
   }
 }
 
-/** 1-D convolution (cross-correlation) over [N, C, L] input; weight [outC, inC/groups, k]. */
+/**
+ * 1-D convolution over [N, C, L] input; weight [outC, inC/groups, k]. Cross-correlation
+ * by default; `mode: 'convolution'` reverses the kernel (F.convolve1d).
+ */
 export class Conv1d extends ConvNd {
-  constructor(inChannels: number, outChannels: number, kernelSize: number | number[], options: ConvOptions = {}) {
+  constructor(inChannels: number, outChannels: number, kernelSize: number | number[], options: Conv1dOptions = {}) {
     super('Conv1d', 1, inChannels, outChannels, kernelSize, options);
   }
 
   forward(x: Tensor): Tensor {
     const p = this.prepare(x);
-    return F.conv1d(p.x, this.weight, this.bias ?? undefined, {
-      stride: this.stride, padding: p.padding as never, dilation: this.dilation, groups: this.groups,
-    });
+    const b = this.bias ?? undefined;
+    return this.mode === 'convolution'
+      ? F.convolve1d(p.x, this.weight, b, this.convOptions(p.padding))
+      : F.conv1d(p.x, this.weight, b, this.convOptions(p.padding));
   }
 }
 
@@ -152,27 +175,16 @@ export class Conv1d extends ConvNd {
  * flipped in both axes.
  */
 export class Conv2d extends ConvNd {
-  readonly mode: 'cross-correlation' | 'convolution';
-
   constructor(inChannels: number, outChannels: number, kernelSize: number | number[], options: Conv2dOptions = {}) {
-    super('Conv2d', 2, inChannels, outChannels, kernelSize, options, ['mode']);
-    const mode = options?.mode ?? 'cross-correlation';
-    if (mode !== 'cross-correlation' && mode !== 'convolution') {
-      throw new RangeError(`Conv2d: mode must be 'cross-correlation' or 'convolution', got '${String(mode)}'`);
-    }
-    this.mode = mode;
+    super('Conv2d', 2, inChannels, outChannels, kernelSize, options);
   }
 
   forward(x: Tensor): Tensor {
     const p = this.prepare(x);
-    const opts = { stride: this.stride, padding: p.padding as never, dilation: this.dilation, groups: this.groups };
+    const b = this.bias ?? undefined;
     return this.mode === 'convolution'
-      ? F.convolve2d(p.x, this.weight, this.bias ?? undefined, opts)
-      : F.conv2d(p.x, this.weight, this.bias ?? undefined, opts);
-  }
-
-  override extraRepr(): string {
-    return super.extraRepr() + (this.mode === 'convolution' ? `, mode='convolution'` : '');
+      ? F.convolve2d(p.x, this.weight, b, this.convOptions(p.padding))
+      : F.conv2d(p.x, this.weight, b, this.convOptions(p.padding));
   }
 }
 

@@ -73,6 +73,7 @@ export abstract class Module {
   /** PyTorch's `module(x)`: pre-hooks, forward, hooks. */
   call(...args: Parameters<this['forward']>): ReturnType<this['forward']> {
     const fwd = this._rawForward ?? this.forward;
+    if (typeof fwd !== 'function') throw new TypeError(`${this.typeName} has no forward() method`);
     if (this._preHooks.size === 0 && this._hooks.size === 0) return fwd.apply(this, args);
     let a: unknown[] = args;
     for (const h of [...this._preHooks.values()]) {

@@ -94,6 +94,10 @@ export class Tensor {
   expand(...shape: Array<number | number[]>): Tensor { return sh.expand(this, ...shape); }
   narrow(dim: number, start: number, length: number): Tensor { return sh.narrow(this, dim, start, length); }
   split(sizes: number | number[], dim = 0): Tensor[] { return sh.split(this, sizes, dim); }
+  /** Tensors are always contiguous: returns this (for code ported from PyTorch). */
+  contiguous(): Tensor { return this; }
+  /** Number of elements (same as size). */
+  numel(): number { return this.data.length; }
   /** A differentiable copy. */
   clone(): Tensor { return sh.clone(this); }
   /** Shares data, no grad. */

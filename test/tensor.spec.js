@@ -36,6 +36,9 @@ describe('tensor creation', function () {
     assert.deepStrictEqual(Array.from(n.data), [1, 2, 3, 4, 5, 6, 7, 8]);
     assert.deepStrictEqual(R.tensor([[1, 2, 3]], [3]).shape, [3]);
     assert.deepStrictEqual(R.tensor([]).shape, [0]);
+    const rows = R.tensor([new Float32Array([1, 2]), new Float32Array([3, 4])]);
+    assert.deepStrictEqual(rows.toArray(), [[1, 2], [3, 4]]);
+    assert.throws(() => R.tensor([new Float32Array([1, 2]), new Float32Array([3])]), /ragged/);
   });
 
   it('makes 0-d tensors from numbers and from tensor(x, [])', function () {

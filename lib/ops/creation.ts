@@ -18,10 +18,15 @@ function toShape(op: string, shape: ShapeArg): number[] {
   return s.slice();
 }
 
+/** Arrays and typed arrays both nest (a row may be a Float32Array). */
+function isList(a: unknown): a is ArrayLike<NestedArray> {
+  return Array.isArray(a) || (ArrayBuffer.isView(a) && !(a instanceof DataView));
+}
+
 function nestedShape(data: NestedArray): number[] {
   const shape: number[] = [];
-  let cur: NestedArray = data;
-  while (Array.isArray(cur)) {
+  let cur: unknown = data;
+  while (isList(cur)) {
     shape.push(cur.length);
     if (cur.length === 0) break;
     cur = cur[0];
@@ -31,18 +36,24 @@ function nestedShape(data: NestedArray): number[] {
 
 function flattenNested(data: NestedArray[], shape: number[], out: Float32Array): void {
   let k = 0;
-  const walk = (a: NestedArray, d: number, path: number[]): void => {
+  const walk = (a: unknown, d: number, path: number[]): void => {
     if (d === shape.length) {
       if (typeof a !== 'number') {
-        throw new Error(`tensor: ragged nested array: expected a number at [${path.join('][')}], got ${Array.isArray(a) ? 'an array' : typeof a}`);
+        throw new Error(`tensor: ragged nested array: expected a number at [${path.join('][')}], got ${isList(a) ? 'an array' : typeof a}`);
       }
       out[k++] = a;
       return;
     }
-    if (!Array.isArray(a) || a.length !== shape[d]) {
-      throw new Error(`tensor: ragged nested array: element [${path.join('][')}] has ${Array.isArray(a) ? `length ${a.length}` : 'a number'} but ${shape[d]} was expected at depth ${d}`);
+    if (!isList(a) || a.length !== shape[d]) {
+      throw new Error(`tensor: ragged nested array: element [${path.join('][')}] has ${isList(a) ? `length ${a.length}` : 'a number'} but ${shape[d]} was expected at depth ${d}`);
     }
-    for (let i = 0; i < a.length; i++) { path.push(i); walk(a[i], d + 1, path); path.pop(); }
+    if (d === shape.length - 1 && !Array.isArray(a)) {
+      const row = a as unknown as ArrayLike<number>;
+      out.set(row, k);
+      k += row.length;
+      return;
+    }
+    for (let i = 0; i < a.length; i++) { path.push(i); walk((a as NestedArray[])[i], d + 1, path); path.pop(); }
   };
   walk(data, 0, []);
 }

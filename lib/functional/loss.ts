@@ -150,9 +150,9 @@ export function crossEntropy(input: Tensor, target: ClassTarget, options?: Cross
       }
     }
   }
-  // PyTorch: the nll part's mean divides by the summed target weights; the smoothing part's
-  // by the same with a weight, else by the number of samples (ignored ones included).
-  const nllDenom = wSum, smoothDenom = wc ? wSum : count;
+  // PyTorch (>= 1.12): both parts' mean divides by the summed weights of the non-ignored
+  // targets (their count without a weight).
+  const nllDenom = wSum, smoothDenom = wSum;
   let out: Tensor;
   if (reduction === 'none') {
     for (let i = 0; i < count; i++) loss[i] = (1 - eps) * nllPart[i] + (eps / C) * smoothPart[i];

@@ -1,22 +1,237 @@
-// PLACEHOLDER: plain triple loop until the packed, blocked driver lands.
+// Packed, cache-blocked SGEMM driver in the BLIS/GotoBLAS shape:
+//
+//   for jc over N in nc blocks            (B block kc x nc lives in L3)
+//     for pc over K in kc blocks          pack B block -> Bp (NR-column micro-panels)
+//       for ic over M in mc blocks        pack A block -> Ap (MR-row micro-panels, L2)
+//         for jr over nc in NR steps      B micro-panel stays in L1
+//           for ir over mc in MR steps    micro-kernel: MR x NR tile of C in registers
+//
+// Transposes are absorbed by the packing routines, so the micro-kernel sees one layout.
+// The first kc block applies the caller's beta, later ones accumulate (beta = 1), so
+// beta == 0 never reads C. Threads split C into a grid of rectangles (tm x tn, chosen
+// per shape so skinny problems still keep every core busy); each thread runs the whole
+// loop nest on its rectangle with its own packing buffers, which avoids barriers. The
+// price is that A (or B) panels get packed once per thread column (row), which is small
+// next to the FLOPs for every shape big enough to be split.
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <new>
+
 #include "receptive/gemm.h"
+#include "receptive/runtime.h"
+#include "sgemm_kernels.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 namespace receptive {
 
-void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
-           const float* A, int64_t lda, const float* B, int64_t ldb, float beta,
-           float* C, int64_t ldc) {
-  for (int64_t i = 0; i < M; i++) {
-    for (int64_t j = 0; j < N; j++) {
-      float acc = 0.f;
-      for (int64_t k = 0; k < K; k++) {
-        float a = trans_a ? A[k * lda + i] : A[i * lda + k];
-        float b = trans_b ? B[j * ldb + k] : B[k * ldb + j];
-        acc += a * b;
+namespace {
+
+using gemm::KernelSet;
+
+// Packing buffers, one pair per thread, 64-byte aligned, grown on demand and kept.
+class PackBuffer {
+ public:
+  PackBuffer() = default;
+  PackBuffer(const PackBuffer&) = delete;
+  PackBuffer& operator=(const PackBuffer&) = delete;
+  ~PackBuffer() { release(); }
+  float* get(size_t n) {
+    if (n > cap_) {
+      release();
+      size_t want = std::max(n, cap_ + cap_ / 2);
+      data_ = static_cast<float*>(::operator new(want * sizeof(float), std::align_val_t(64)));
+      cap_ = want;
+    }
+    return data_;
+  }
+
+ private:
+  void release() {
+    if (data_ != nullptr) ::operator delete(data_, std::align_val_t(64));
+    data_ = nullptr;
+    cap_ = 0;
+  }
+  float* data_ = nullptr;
+  size_t cap_ = 0;
+};
+
+struct ThreadBuffers {
+  PackBuffer a, b;
+};
+
+ThreadBuffers& thread_buffers() {
+  thread_local ThreadBuffers buffers;
+  return buffers;
+}
+
+const KernelSet& kernels_for(Isa isa) {
+#if defined(__x86_64__)
+  switch (isa) {
+    case Isa::Avx512: return gemm::avx512_kernels();
+    case Isa::Avx2: return gemm::avx2_kernels();
+    case Isa::Scalar: break;
+  }
+#else
+  (void)isa;
+#endif
+  return gemm::scalar_kernels();
+}
+
+struct Problem {
+  bool ta, tb;
+  int64_t K;
+  float alpha;
+  const float* A;
+  int64_t lda;
+  const float* B;
+  int64_t ldb;
+  float beta;
+  float* C;
+  int64_t ldc;
+};
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
+// Block size <= cap that splits n into equal-ish blocks (no thin last block), rounded up
+// to a multiple of `unit`.
+int64_t balanced_block(int64_t n, int64_t cap, int64_t unit) {
+  if (n <= cap) return round_up(n, unit);
+  int64_t blocks = ceil_div(n, cap);
+  return std::min(round_up(ceil_div(n, blocks), unit), round_up(cap, unit));
+}
+
+// C[m0:m1, n0:n1] of the problem, on the calling thread.
+void gemm_block(const KernelSet& ks, const Problem& p, int64_t m0, int64_t m1, int64_t n0,
+                int64_t n1) {
+  const int64_t M = m1 - m0, N = n1 - n0, K = p.K;
+  if (M <= 0 || N <= 0) return;
+  const int64_t mr = ks.mr, nr = ks.nr;
+  const int64_t kc = balanced_block(K, ks.kc, 1);
+  const int64_t mc = balanced_block(M, ks.mc, mr);
+  const int64_t nc = balanced_block(N, ks.nc, nr);
+  ThreadBuffers& buf = thread_buffers();
+  float* ap = buf.a.get(static_cast<size_t>(mc * kc));
+  float* bp = buf.b.get(static_cast<size_t>(nc * kc));
+
+  for (int64_t jc = 0; jc < N; jc += nc) {
+    const int64_t ncur = std::min(nc, N - jc);
+    for (int64_t pc = 0; pc < K; pc += kc) {
+      const int64_t kcur = std::min(kc, K - pc);
+      const float* bsrc = p.tb ? p.B + (n0 + jc) * p.ldb + pc : p.B + pc * p.ldb + (n0 + jc);
+      ks.pack_b(p.tb, kcur, ncur, bsrc, p.ldb, bp);
+      const float beta = pc == 0 ? p.beta : 1.f;
+      for (int64_t ic = 0; ic < M; ic += mc) {
+        const int64_t mcur = std::min(mc, M - ic);
+        const float* asrc = p.ta ? p.A + pc * p.lda + (m0 + ic) : p.A + (m0 + ic) * p.lda + pc;
+        ks.pack_a(p.ta, mcur, kcur, asrc, p.lda, ap);
+        float* cblock = p.C + (m0 + ic) * p.ldc + (n0 + jc);
+        for (int64_t jr = 0; jr < ncur; jr += nr) {
+          const int64_t n = std::min(nr, ncur - jr);
+          const float* b = bp + jr * kcur;
+          for (int64_t ir = 0; ir < mcur; ir += mr) {
+            const int64_t m = std::min(mr, mcur - ir);
+            ks.kernel(kcur, ap + ir * kcur, b, cblock + ir * p.ldc + jr, p.ldc, m, n, p.alpha,
+                      beta);
+          }
+        }
       }
-      C[i * ldc + j] = alpha * acc + (beta == 0.f ? 0.f : beta * C[i * ldc + j]);
     }
   }
+}
+
+// C = beta * C (beta == 0: C = 0 without reading it), for K == 0 or alpha == 0.
+void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
+  for (int64_t i = 0; i < M; i++) {
+    float* c = C + i * ldc;
+    if (beta == 0.f) {
+      std::fill(c, c + N, 0.f);
+    } else if (beta != 1.f) {
+      for (int64_t j = 0; j < N; j++) c[j] *= beta;
+    }
+  }
+}
+
+struct Grid {
+  int tm, tn;
+};
+
+// Thread grid for an M x N problem: the factorization tm * tn <= threads whose busiest
+// thread has the least work, counting padded tiles plus the packing each thread repeats.
+Grid choose_grid(const KernelSet& ks, int64_t M, int64_t N, int64_t K, int threads) {
+  const int64_t tiles_m = ceil_div(M, ks.mr), tiles_n = ceil_div(N, ks.nr);
+  Grid best{1, 1};
+  double best_cost = -1;
+  for (int tm = 1; tm <= threads; tm++) {
+    const int tn = threads / tm;
+    if (tm > tiles_m || tn > tiles_n) continue;
+    const double rows = static_cast<double>(ceil_div(tiles_m, tm) * ks.mr);
+    const double cols = static_cast<double>(ceil_div(tiles_n, tn) * ks.nr);
+    // One packed float costs about as much as a few FMAs' share of a cycle.
+    const double cost = rows * cols * K + 8.0 * (rows + cols) * K;
+    if (best_cost < 0 || cost < best_cost) {
+      best_cost = cost;
+      best = {tm, tn};
+    }
+  }
+  return best;
+}
+
+// Split [0, tiles) into `parts` nearly equal ranges; returns the tile range of `part`.
+inline void split_range(int64_t tiles, int parts, int part, int64_t* t0, int64_t* t1) {
+  const int64_t base = tiles / parts, extra = tiles % parts;
+  *t0 = part * base + std::min<int64_t>(part, extra);
+  *t1 = *t0 + base + (part < extra ? 1 : 0);
+}
+
+// Problems below this many multiply-adds run on one thread: waking a second one costs
+// more than it saves.
+constexpr double kParallelMinFlops = 1 << 18;
+
+}  // namespace
+
+void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+           const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+           int64_t ldc) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0 || alpha == 0.f) {
+    scale_c(M, N, beta, C, ldc);
+    return;
+  }
+  const KernelSet& ks = kernels_for(active_isa());
+  const Problem p{trans_a, trans_b, K, alpha, A, lda, B, ldb, beta, C, ldc};
+
+  int threads = 1;
+#ifdef _OPENMP
+  if (!omp_in_parallel()) threads = get_num_threads();
+#endif
+  const double fmas = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
+  if (threads > 1 && fmas < kParallelMinFlops) threads = 1;
+  Grid grid = threads > 1 ? choose_grid(ks, M, N, K, threads) : Grid{1, 1};
+  if (grid.tm * grid.tn == 1) {
+    gemm_block(ks, p, 0, M, 0, N);
+    return;
+  }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(grid.tm * grid.tn)
+  {
+    // The runtime may give fewer threads than asked; re-grid for what we got.
+    const int got = omp_get_num_threads();
+    const Grid g = got == grid.tm * grid.tn ? grid : choose_grid(ks, M, N, K, got);
+    const int t = omp_get_thread_num();
+    if (t < g.tm * g.tn) {
+      const int ti = t / g.tn, tj = t % g.tn;
+      int64_t r0, r1, c0, c1;
+      split_range(ceil_div(M, ks.mr), g.tm, ti, &r0, &r1);
+      split_range(ceil_div(N, ks.nr), g.tn, tj, &c0, &c1);
+      gemm_block(ks, p, r0 * ks.mr, std::min(M, r1 * ks.mr), c0 * ks.nr,
+                 std::min(N, c1 * ks.nr));
+    }
+  }
+#endif
 }
 
 }  // namespace receptive

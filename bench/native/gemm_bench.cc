@@ -1,0 +1,214 @@
+// GEMM throughput of receptive::sgemm (C = A*B, row-major, no transposes, beta = 0) in
+// GFLOP/s at 1 and 2 threads over square, conv-like and skinny shapes, next to the
+// machine's FMA peak measured with a register-only FMA loop. Each number is the median of
+// timed rounds after a warm-up; each round repeats the call until it lasts a few ms.
+//
+//   bench/native/build.sh && bench/native/build/gemm_bench [--isa avx2] [--threads 1,2]
+//       [--shape MxNxK]... [--tn] [--seconds S]
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <omp.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#include "receptive/gemm.h"
+#include "receptive/runtime.h"
+
+namespace {
+
+double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// ---- FMA peak: 12 independent accumulator chains per thread, registers only. ----
+constexpr int kChains = 12;
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma"))) float fma_loop_ymm(long iters, float seed) {
+  __m256 a[kChains];
+  for (int i = 0; i < kChains; i++) a[i] = _mm256_set1_ps(seed + i);
+  const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+  for (long it = 0; it < iters; it++) {
+#pragma GCC unroll 12
+    for (int i = 0; i < kChains; i++) a[i] = _mm256_fmadd_ps(a[i], m, c);
+  }
+  __m256 s = a[0];
+  for (int i = 1; i < kChains; i++) s = _mm256_add_ps(s, a[i]);
+  float out[8];
+  _mm256_storeu_ps(out, s);
+  return out[0];
+}
+
+__attribute__((target("avx512f"))) float fma_loop_zmm(long iters, float seed) {
+  __m512 a[kChains];
+  for (int i = 0; i < kChains; i++) a[i] = _mm512_set1_ps(seed + i);
+  const __m512 m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+  for (long it = 0; it < iters; it++) {
+#pragma GCC unroll 12
+    for (int i = 0; i < kChains; i++) a[i] = _mm512_fmadd_ps(a[i], m, c);
+  }
+  __m512 s = a[0];
+  for (int i = 1; i < kChains; i++) s = _mm512_add_ps(s, a[i]);
+  float out[16];
+  _mm512_storeu_ps(out, s);
+  return out[0];
+}
+#endif
+
+// Best GFLOP/s over a few rounds of `iters` iterations on `threads` threads.
+double fma_peak(bool zmm, int threads) {
+#if defined(__x86_64__)
+  const long iters = 20'000'000;
+  const int lanes = zmm ? 16 : 8;
+  double best = 0;
+  volatile float sink = 0;
+  for (int round = 0; round < 5; round++) {
+    double t0 = now();
+    float r = 0;
+#pragma omp parallel num_threads(threads) reduction(+ : r)
+    r += zmm ? fma_loop_zmm(iters, 1.f + omp_get_thread_num())
+             : fma_loop_ymm(iters, 1.f + omp_get_thread_num());
+    double dt = now() - t0;
+    sink = sink + r;
+    best = std::max(best, 2.0 * lanes * kChains * double(iters) * threads / dt * 1e-9);
+  }
+  return best;
+#else
+  (void)zmm;
+  (void)threads;
+  return 0;
+#endif
+}
+
+struct Shape {
+  int64_t M, N, K;
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Median GFLOP/s of C = A*B for one shape on `threads` threads.
+double bench_shape(const Shape& s, int threads, bool ta, bool tb, double seconds) {
+  receptive::set_num_threads(threads);
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  std::vector<float> A(size_t(s.M * s.K)), B(size_t(s.K * s.N)), C(size_t(s.M * s.N));
+  for (float& v : A) v = u(rng);
+  for (float& v : B) v = u(rng);
+  auto call = [&] {
+    receptive::sgemm(ta, tb, s.M, s.N, s.K, 1.f, A.data(), ta ? s.M : s.K, B.data(),
+                     tb ? s.K : s.N, 0.f, C.data(), s.N);
+  };
+  const double flops = 2.0 * double(s.M) * double(s.N) * double(s.K);
+  // Warm-up (buffers grown, threads started, caches filled) and calibration: enough
+  // calls per round that a round lasts ~5 ms.
+  call();
+  double t0 = now();
+  call();
+  double one = std::max(now() - t0, 1e-7);
+  const long reps = std::max(1L, long(0.005 / one));
+  std::vector<double> rates;
+  const double end = now() + seconds;
+  while (rates.size() < 5 || (now() < end && rates.size() < 200)) {
+    t0 = now();
+    for (long r = 0; r < reps; r++) call();
+    const double dt = now() - t0;
+    rates.push_back(flops * double(reps) / dt * 1e-9);
+  }
+  return median(rates);
+}
+
+bool parse_shape(const char* s, Shape* out) {
+  long long m, n, k;
+  if (std::sscanf(s, "%lldx%lldx%lld", &m, &n, &k) != 3 || m < 1 || n < 1 || k < 1) return false;
+  *out = {m, n, k};
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<Shape> shapes;
+  std::vector<int> thread_counts = {1, 2};
+  double seconds = 0.3;
+  bool ta = false, tb = false, peak = true;
+  for (int i = 1; i < argc; i++) {
+    std::string a = argv[i];
+    if (a == "--isa" && i + 1 < argc) {
+      receptive::Isa isa;
+      if (!receptive::parse_isa(argv[++i], &isa)) {
+        std::fprintf(stderr, "unknown isa %s\n", argv[i]);
+        return 2;
+      }
+      receptive::force_isa(isa);
+    } else if (a == "--threads" && i + 1 < argc) {
+      thread_counts.clear();
+      for (char* p = std::strtok(argv[++i], ","); p; p = std::strtok(nullptr, ","))
+        thread_counts.push_back(std::atoi(p));
+    } else if (a == "--shape" && i + 1 < argc) {
+      Shape s;
+      if (!parse_shape(argv[++i], &s)) {
+        std::fprintf(stderr, "bad shape %s (want MxNxK)\n", argv[i]);
+        return 2;
+      }
+      shapes.push_back(s);
+    } else if (a == "--seconds" && i + 1 < argc) {
+      seconds = std::atof(argv[++i]);
+    } else if (a == "--ta") {
+      ta = true;
+    } else if (a == "--tb") {
+      tb = true;
+    } else if (a == "--no-peak") {
+      peak = false;
+    } else {
+      std::fprintf(stderr, "usage: %s [--isa I] [--threads 1,2] [--shape MxNxK]... [--ta] [--tb] "
+                   "[--seconds S] [--no-peak]\n", argv[0]);
+      return 2;
+    }
+  }
+  if (shapes.empty())
+    shapes = {{64, 64, 64},     {256, 256, 256},  {512, 512, 512},  {1024, 1024, 1024},
+              {2048, 2048, 2048}, {64, 3136, 576}, {256, 196, 2304}, {64, 3136, 64},
+              {1000, 32, 2048}, {16, 100, 150}};
+
+  std::printf("isa %s, physical cores %d, transposes %c%c\n",
+              receptive::isa_name(receptive::active_isa()), receptive::physical_cores(),
+              ta ? 'T' : 'N', tb ? 'T' : 'N');
+  if (peak) {
+#if defined(__x86_64__)
+    const bool zmm = receptive::best_isa() == receptive::Isa::Avx512;
+    for (int t : thread_counts)
+      std::printf("FMA peak (%s, %d thread%s): %.1f GFLOP/s\n", zmm ? "zmm" : "ymm", t,
+                  t == 1 ? "" : "s", fma_peak(zmm, t));
+#endif
+  }
+  std::printf("%-18s", "MxNxK");
+  for (int t : thread_counts) std::printf("  %7s%-2d", "GF/s t=", t);
+  std::printf("\n");
+  for (const Shape& s : shapes) {
+    char name[64];
+    std::snprintf(name, sizeof name, "%lldx%lldx%lld", (long long)s.M, (long long)s.N,
+                  (long long)s.K);
+    std::printf("%-18s", name);
+    std::fflush(stdout);
+    for (int t : thread_counts) {
+      std::printf("  %9.1f", bench_shape(s, t, ta, tb, seconds));
+      std::fflush(stdout);
+    }
+    std::printf("\n");
+  }
+  return 0;
+}

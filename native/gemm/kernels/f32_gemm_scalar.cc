@@ -1,0 +1,43 @@
+// Portable micro-kernel: a 4x8 tile of accumulators written as plain loops, which the
+// compiler keeps in registers and vectorizes for the baseline ISA (SSE2 on x86-64, NEON
+// on arm64). The reference path that runs everywhere.
+#include "../pack_inl.h"
+#include "../sgemm_kernels.h"
+
+namespace receptive {
+namespace gemm {
+namespace {
+
+constexpr int MR = 4;
+constexpr int NR = 8;
+
+void kernel_4x8(int64_t k, const float* ap, const float* bp, float* c, int64_t ldc, int64_t m,
+                int64_t n, float alpha, float beta) {
+  float acc[MR][NR] = {};
+  for (int64_t p = 0; p < k; p++) {
+    const float* a = ap + p * MR;
+    const float* b = bp + p * NR;
+    for (int i = 0; i < MR; i++)
+      for (int j = 0; j < NR; j++) acc[i][j] += a[i] * b[j];
+  }
+  store_edge<NR>(&acc[0][0], c, ldc, m, n, alpha, beta);
+}
+
+void pack_a(bool trans, int64_t m, int64_t k, const float* a, int64_t lda, float* dst) {
+  pack_a_generic<MR>(trans, m, k, a, lda, dst);
+}
+
+void pack_b(bool trans, int64_t k, int64_t n, const float* b, int64_t ldb, float* dst) {
+  pack_b_generic<NR>(trans, k, n, b, ldb, dst);
+}
+
+}  // namespace
+
+const KernelSet& scalar_kernels() {
+  static const KernelSet set = {"f32_gemm_4x8_scalar", MR, NR, 128, 256, 2048,
+                                kernel_4x8, pack_a, pack_b};
+  return set;
+}
+
+}  // namespace gemm
+}  // namespace receptive

@@ -1,0 +1,42 @@
+// The micro-kernel table the sgemm driver dispatches through; one entry per ISA, each
+// defined in native/gemm/kernels/f32_gemm_<tile>_<isa>.cc and compiled with that ISA's
+// flags. The driver (sgemm.cc) is baseline code and only calls through these pointers
+// after checking active_isa(), so no AVX instruction runs on a CPU without it.
+#pragma once
+#include <cstdint>
+
+namespace receptive {
+namespace gemm {
+
+// C[0:m, 0:n] = alpha * Ap * Bp + beta * C for one register tile, m <= mr, n <= nr.
+// Ap is a packed A micro-panel (k steps of mr floats, rows past m zero), Bp a packed B
+// micro-panel (k steps of nr floats, columns past n zero). beta == 0: C is not read.
+using MicroKernel = void (*)(int64_t k, const float* ap, const float* bp, float* c,
+                             int64_t ldc, int64_t m, int64_t n, float alpha, float beta);
+
+// Packs rows [0, m) x cols [0, k) of op(A) into ceil(m/mr) micro-panels of k*mr floats,
+// zero-padding the last. op(A)(i, p) = trans ? a[p*lda + i] : a[i*lda + p].
+using PackA = void (*)(bool trans, int64_t m, int64_t k, const float* a, int64_t lda,
+                       float* dst);
+// Packs rows [0, k) x cols [0, n) of op(B) into ceil(n/nr) micro-panels of k*nr floats,
+// zero-padding the last. op(B)(p, j) = trans ? b[j*ldb + p] : b[p*ldb + j].
+using PackB = void (*)(bool trans, int64_t k, int64_t n, const float* b, int64_t ldb,
+                       float* dst);
+
+struct KernelSet {
+  const char* name;
+  int mr, nr;       // register tile
+  int mc, kc, nc;   // cache blocks: A block mc x kc (L2), B block kc x nc (L3)
+  MicroKernel kernel;
+  PackA pack_a;
+  PackB pack_b;
+};
+
+const KernelSet& scalar_kernels();
+#if defined(__x86_64__)
+const KernelSet& avx2_kernels();
+const KernelSet& avx512_kernels();
+#endif
+
+}  // namespace gemm
+}  // namespace receptive

@@ -311,6 +311,12 @@ describe('autograd: the tape', function () {
     assert.deepStrictEqual(x.grad.toArray(), [1]);
   });
 
+  it('gradcheck samples large inputs with maxElements and reports what it checked', function () {
+    const r = gradcheck((t) => t.mul(t), [rn([40, 50])], { maxElements: 25 });
+    assert.strictEqual(r.checked, 25);
+    assert.ok(r.maxAbsError < 1e-2);
+  });
+
   it('gradcheck reports the input and element on a wrong gradient', function () {
     const wrong = (t) => {
       const out = new R.Tensor(t.data.map((v) => v * v), t.shape.slice());

@@ -1,6 +1,193 @@
-// PLACEHOLDER: the TypeScript kernels are being written.
-import type { Backend } from '../backend';
+// The pure TypeScript backend: the whole Backend contract on one thread, no WASM, no
+// workers. Each entry point validates its arguments (validate.ts, the same checks and error
+// classes as native/addon.cc) before touching memory, then runs the kernel family's file.
+import type {
+  AdaptivePoolGeometry, AvgPoolGeometry, Backend, BackendInfo, ConvGeometry, PoolGeometry,
+} from '../backend';
+import * as v from '../validate';
+import { sgemm } from './gemm';
+import * as conv from './conv';
+import * as pool from './pool';
+
+export { sgemm } from './gemm';
 
 export function createJsBackend(): Backend {
-  throw new Error('js backend not written yet');
+  let requestedThreads = 1;
+
+  const backend: Backend & { requestedThreads(): number } = {
+    name: 'js',
+
+    info(): BackendInfo {
+      return { name: 'js', isa: 'js', cpuFeatures: [], openmp: false };
+    },
+
+    /** Recorded (and validated) for symmetry with native; the kernels run on one thread. */
+    setNumThreads(n: number): void {
+      requestedThreads = v.threadCount('setNumThreads', n);
+    },
+    getNumThreads(): number {
+      return 1;
+    },
+    requestedThreads(): number {
+      return requestedThreads;
+    },
+
+    gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
+         A: Float32Array, B: Float32Array, beta: number, C: Float32Array): void {
+      const fn = 'gemm';
+      v.boolArg(fn, 'transA', transA);
+      v.boolArg(fn, 'transB', transB);
+      v.intArg(fn, 'M', M);
+      v.intArg(fn, 'N', N);
+      v.intArg(fn, 'K', K);
+      v.numberArg(fn, 'alpha', alpha);
+      v.f32(fn, 'A', A);
+      v.f32(fn, 'B', B);
+      v.numberArg(fn, 'beta', beta);
+      v.f32(fn, 'C', C);
+      v.expectLength(fn, 'A', A.length, transA ? [K, M] : [M, K]);
+      v.expectLength(fn, 'B', B.length, transB ? [N, K] : [K, N]);
+      v.expectLength(fn, 'C', C.length, [M, N]);
+      v.disjoint(fn, C, 'C', A, 'A');
+      v.disjoint(fn, C, 'C', B, 'B');
+      // float32 scalars, as the native kernels see them
+      sgemm(transA, transB, M, N, K, Math.fround(alpha), A, 0, transA ? M : K,
+        B, 0, transB ? K : N, Math.fround(beta), C, 0, N);
+    },
+
+    conv2dForward(g: ConvGeometry, x: Float32Array, w: Float32Array, bias: Float32Array | null,
+                  y: Float32Array): void {
+      const fn = 'conv2dForward';
+      const c = v.convGeometry(fn, g);
+      v.f32(fn, 'x', x);
+      v.f32(fn, 'w', w);
+      const b = v.f32(fn, 'bias', bias, true);
+      v.f32(fn, 'y', y);
+      v.expectLength(fn, 'x', x.length, [c.N, c.C, c.H, c.W]);
+      v.expectLength(fn, 'w', w.length, [c.K, c.C / c.groups, c.R, c.S]);
+      if (b) v.expectLength(fn, 'bias', b.length, [c.K]);
+      v.expectLength(fn, 'y', y.length, [c.N, c.K, c.OH, c.OW]);
+      v.disjoint(fn, y, 'y', x, 'x');
+      v.disjoint(fn, y, 'y', w, 'w');
+      v.disjoint(fn, y, 'y', b, 'bias');
+      conv.conv2dForward(c, x, w, b, y);
+    },
+
+    conv2dBackwardInput(g: ConvGeometry, gy: Float32Array, w: Float32Array, gx: Float32Array): void {
+      const fn = 'conv2dBackwardInput';
+      const c = v.convGeometry(fn, g);
+      v.f32(fn, 'gy', gy);
+      v.f32(fn, 'w', w);
+      v.f32(fn, 'gx', gx);
+      v.expectLength(fn, 'gy', gy.length, [c.N, c.K, c.OH, c.OW]);
+      v.expectLength(fn, 'w', w.length, [c.K, c.C / c.groups, c.R, c.S]);
+      v.expectLength(fn, 'gx', gx.length, [c.N, c.C, c.H, c.W]);
+      v.disjoint(fn, gx, 'gx', gy, 'gy');
+      v.disjoint(fn, gx, 'gx', w, 'w');
+      conv.conv2dBackwardInput(c, gy, w, gx);
+    },
+
+    conv2dBackwardWeight(g: ConvGeometry, x: Float32Array, gy: Float32Array, gw: Float32Array): void {
+      const fn = 'conv2dBackwardWeight';
+      const c = v.convGeometry(fn, g);
+      v.f32(fn, 'x', x);
+      v.f32(fn, 'gy', gy);
+      v.f32(fn, 'gw', gw);
+      v.expectLength(fn, 'x', x.length, [c.N, c.C, c.H, c.W]);
+      v.expectLength(fn, 'gy', gy.length, [c.N, c.K, c.OH, c.OW]);
+      v.expectLength(fn, 'gw', gw.length, [c.K, c.C / c.groups, c.R, c.S]);
+      v.disjoint(fn, gw, 'gw', x, 'x');
+      v.disjoint(fn, gw, 'gw', gy, 'gy');
+      conv.conv2dBackwardWeight(c, x, gy, gw);
+    },
+
+    conv2dBackwardBias(g: ConvGeometry, gy: Float32Array, gb: Float32Array): void {
+      const fn = 'conv2dBackwardBias';
+      const c = v.convGeometry(fn, g);
+      v.f32(fn, 'gy', gy);
+      v.f32(fn, 'gb', gb);
+      v.expectLength(fn, 'gy', gy.length, [c.N, c.K, c.OH, c.OW]);
+      v.expectLength(fn, 'gb', gb.length, [c.K]);
+      v.disjoint(fn, gb, 'gb', gy, 'gy');
+      conv.conv2dBackwardBias(c, gy, gb);
+    },
+
+    maxPool2dForward(g: PoolGeometry, x: Float32Array, y: Float32Array, indices: Int32Array): void {
+      const fn = 'maxPool2dForward';
+      const p = v.poolGeometry(fn, g, false);
+      v.f32(fn, 'x', x);
+      v.f32(fn, 'y', y);
+      v.i32(fn, 'indices', indices);
+      v.expectLength(fn, 'x', x.length, [p.N, p.C, p.H, p.W]);
+      v.expectLength(fn, 'y', y.length, [p.N, p.C, p.OH, p.OW]);
+      v.expectLength(fn, 'indices', indices.length, [p.N, p.C, p.OH, p.OW]);
+      v.disjoint(fn, y, 'y', x, 'x');
+      v.disjoint(fn, indices, 'indices', x, 'x');
+      v.disjoint(fn, indices, 'indices', y, 'y');
+      if (p.H * p.W > v.MAX_DIM) {
+        throw new RangeError(`${fn}: g.H*g.W = ${p.H * p.W} does not fit Int32Array indices`);
+      }
+      pool.maxPool2dForward(p, x, y, indices);
+    },
+
+    maxPool2dBackward(g: PoolGeometry, gy: Float32Array, indices: Int32Array, gx: Float32Array): void {
+      const fn = 'maxPool2dBackward';
+      const p = v.poolGeometry(fn, g, false);
+      v.f32(fn, 'gy', gy);
+      v.i32(fn, 'indices', indices);
+      v.f32(fn, 'gx', gx);
+      v.expectLength(fn, 'gy', gy.length, [p.N, p.C, p.OH, p.OW]);
+      v.expectLength(fn, 'indices', indices.length, [p.N, p.C, p.OH, p.OW]);
+      v.expectLength(fn, 'gx', gx.length, [p.N, p.C, p.H, p.W]);
+      v.disjoint(fn, gx, 'gx', gy, 'gy');
+      v.disjoint(fn, gx, 'gx', indices, 'indices');
+      v.poolIndices(fn, indices, p.H * p.W);
+      pool.maxPool2dBackward(p, gy, indices, gx);
+    },
+
+    avgPool2dForward(g: AvgPoolGeometry, x: Float32Array, y: Float32Array): void {
+      const fn = 'avgPool2dForward';
+      const p = v.poolGeometry(fn, g, true);
+      v.f32(fn, 'x', x);
+      v.f32(fn, 'y', y);
+      v.expectLength(fn, 'x', x.length, [p.N, p.C, p.H, p.W]);
+      v.expectLength(fn, 'y', y.length, [p.N, p.C, p.OH, p.OW]);
+      v.disjoint(fn, y, 'y', x, 'x');
+      pool.avgPool2dForward(p, x, y);
+    },
+
+    avgPool2dBackward(g: AvgPoolGeometry, gy: Float32Array, gx: Float32Array): void {
+      const fn = 'avgPool2dBackward';
+      const p = v.poolGeometry(fn, g, true);
+      v.f32(fn, 'gy', gy);
+      v.f32(fn, 'gx', gx);
+      v.expectLength(fn, 'gy', gy.length, [p.N, p.C, p.OH, p.OW]);
+      v.expectLength(fn, 'gx', gx.length, [p.N, p.C, p.H, p.W]);
+      v.disjoint(fn, gx, 'gx', gy, 'gy');
+      pool.avgPool2dBackward(p, gy, gx);
+    },
+
+    adaptiveAvgPool2dForward(g: AdaptivePoolGeometry, x: Float32Array, y: Float32Array): void {
+      const fn = 'adaptiveAvgPool2dForward';
+      const a = v.adaptiveGeometry(fn, g);
+      v.f32(fn, 'x', x);
+      v.f32(fn, 'y', y);
+      v.expectLength(fn, 'x', x.length, [a.N, a.C, a.H, a.W]);
+      v.expectLength(fn, 'y', y.length, [a.N, a.C, a.OH, a.OW]);
+      v.disjoint(fn, y, 'y', x, 'x');
+      pool.adaptiveAvgPool2dForward(a, x, y);
+    },
+
+    adaptiveAvgPool2dBackward(g: AdaptivePoolGeometry, gy: Float32Array, gx: Float32Array): void {
+      const fn = 'adaptiveAvgPool2dBackward';
+      const a = v.adaptiveGeometry(fn, g);
+      v.f32(fn, 'gy', gy);
+      v.f32(fn, 'gx', gx);
+      v.expectLength(fn, 'gy', gy.length, [a.N, a.C, a.OH, a.OW]);
+      v.expectLength(fn, 'gx', gx.length, [a.N, a.C, a.H, a.W]);
+      v.disjoint(fn, gx, 'gx', gy, 'gy');
+      pool.adaptiveAvgPool2dBackward(a, gy, gx);
+    },
+  };
+  return backend;
 }

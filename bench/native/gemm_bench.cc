@@ -4,7 +4,7 @@
 // timed rounds after a warm-up; each round repeats the call until it lasts a few ms.
 //
 //   bench/native/build.sh && bench/native/build/gemm_bench [--isa avx2] [--threads 1,2]
-//       [--shape MxNxK]... [--tn] [--seconds S]
+//       [--shape MxNxK]... [--ta] [--tb] [--seconds S] [--blocking mc,kc,nc]
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -13,6 +13,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <ctime>
 #include <vector>
 
 #include <omp.h>
@@ -20,6 +21,7 @@
 #include <immintrin.h>
 #endif
 
+#include "gemm/sgemm_kernels.h"
 #include "receptive/gemm.h"
 #include "receptive/runtime.h"
 
@@ -90,6 +92,15 @@ double fma_peak(bool zmm, int threads) {
 #endif
 }
 
+// CPU seconds of the whole process (all threads). On a machine shared with other jobs,
+// flops / (cpu seconds / threads) estimates the rate the code would reach with the cores
+// to itself (preemption excluded; the cache refills after it are not).
+double cpu_now() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
 struct Shape {
   int64_t M, N, K;
 };
@@ -100,8 +111,8 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-// Median GFLOP/s of C = A*B for one shape on `threads` threads.
-double bench_shape(const Shape& s, int threads, bool ta, bool tb, double seconds) {
+// Median (and best) GFLOP/s of C = A*B for one shape on `threads` threads.
+double bench_shape(double* best, double* cpu_rate, const Shape& s, int threads, bool ta, bool tb, double seconds) {
   receptive::set_num_threads(threads);
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> u(-1.f, 1.f);
@@ -120,14 +131,18 @@ double bench_shape(const Shape& s, int threads, bool ta, bool tb, double seconds
   call();
   double one = std::max(now() - t0, 1e-7);
   const long reps = std::max(1L, long(0.005 / one));
-  std::vector<double> rates;
+  std::vector<double> rates, cpu_rates;
   const double end = now() + seconds;
   while (rates.size() < 5 || (now() < end && rates.size() < 200)) {
+    const double c0 = cpu_now();
     t0 = now();
     for (long r = 0; r < reps; r++) call();
-    const double dt = now() - t0;
+    const double dt = now() - t0, dc = cpu_now() - c0;
     rates.push_back(flops * double(reps) / dt * 1e-9);
+    cpu_rates.push_back(flops * double(reps) / (dc / threads) * 1e-9);
   }
+  *best = *std::max_element(rates.begin(), rates.end());
+  *cpu_rate = median(cpu_rates);
   return median(rates);
 }
 
@@ -167,6 +182,13 @@ int main(int argc, char** argv) {
       shapes.push_back(s);
     } else if (a == "--seconds" && i + 1 < argc) {
       seconds = std::atof(argv[++i]);
+    } else if (a == "--blocking" && i + 1 < argc) {
+      receptive::gemm::Blocking b{0, 0, 0};
+      if (std::sscanf(argv[++i], "%d,%d,%d", &b.mc, &b.kc, &b.nc) != 3) {
+        std::fprintf(stderr, "bad blocking %s (want mc,kc,nc; 0 keeps the default)\n", argv[i]);
+        return 2;
+      }
+      receptive::gemm::set_blocking_override(b);
     } else if (a == "--ta") {
       ta = true;
     } else if (a == "--tb") {
@@ -175,7 +197,7 @@ int main(int argc, char** argv) {
       peak = false;
     } else {
       std::fprintf(stderr, "usage: %s [--isa I] [--threads 1,2] [--shape MxNxK]... [--ta] [--tb] "
-                   "[--seconds S] [--no-peak]\n", argv[0]);
+                   "[--seconds S] [--blocking mc,kc,nc] [--no-peak]\n", argv[0]);
       return 2;
     }
   }
@@ -196,7 +218,7 @@ int main(int argc, char** argv) {
 #endif
   }
   std::printf("%-18s", "MxNxK");
-  for (int t : thread_counts) std::printf("  %7s%-2d", "GF/s t=", t);
+  for (int t : thread_counts) std::printf("  t=%d median (best) [cpu-time]", t);
   std::printf("\n");
   for (const Shape& s : shapes) {
     char name[64];
@@ -205,7 +227,9 @@ int main(int argc, char** argv) {
     std::printf("%-18s", name);
     std::fflush(stdout);
     for (int t : thread_counts) {
-      std::printf("  %9.1f", bench_shape(s, t, ta, tb, seconds));
+      double best = 0, cpu = 0;
+      const double med = bench_shape(&best, &cpu, s, t, ta, tb, seconds);
+      std::printf("  %10.1f (%6.1f) [%6.1f]", med, best, cpu);
       std::fflush(stdout);
     }
     std::printf("\n");

@@ -1,10 +1,11 @@
 // Packed, cache-blocked SGEMM driver in the BLIS/GotoBLAS shape:
 //
-//   for jc over N in nc blocks            (B block kc x nc lives in L3)
-//     for pc over K in kc blocks          pack B block -> Bp (NR-column micro-panels)
-//       for ic over M in mc blocks        pack A block -> Ap (MR-row micro-panels, L2)
-//         for jr over nc in NR steps      B micro-panel stays in L1
-//           for ir over mc in MR steps    micro-kernel: MR x NR tile of C in registers
+//   for ic over M in mc blocks            (A block mc x kc lives in L3)
+//     for pc over K in kc blocks          pack A block -> Ap (MR-row micro-panels)
+//       for jc over N in nc blocks        pack B block -> Bp (NR-column micro-panels, L2)
+//         for ir over mc in MR steps      A micro-panel (MR x kc) stays in L1
+//           for jr over nc in NR steps    micro-kernel: MR x NR tile of C in registers,
+//                                         B micro-panels stream from L2
 //
 // Transposes are absorbed by the packing routines, so the micro-kernel sees one layout.
 // The first kc block applies the caller's beta, later ones accumulate (beta = 1), so
@@ -80,6 +81,8 @@ const KernelSet& kernels_for(Isa isa) {
   return gemm::scalar_kernels();
 }
 
+gemm::Blocking g_override{0, 0, 0};
+
 struct Problem {
   bool ta, tb;
   int64_t K;
@@ -110,32 +113,32 @@ void gemm_block(const KernelSet& ks, const Problem& p, int64_t m0, int64_t m1, i
   const int64_t M = m1 - m0, N = n1 - n0, K = p.K;
   if (M <= 0 || N <= 0) return;
   const int64_t mr = ks.mr, nr = ks.nr;
-  const int64_t kc = balanced_block(K, ks.kc, 1);
-  const int64_t mc = balanced_block(M, ks.mc, mr);
-  const int64_t nc = balanced_block(N, ks.nc, nr);
+  const int64_t kc = balanced_block(K, g_override.kc ? g_override.kc : ks.kc, 1);
+  const int64_t mc = balanced_block(M, g_override.mc ? g_override.mc : ks.mc, mr);
+  const int64_t nc = balanced_block(N, g_override.nc ? g_override.nc : ks.nc, nr);
   ThreadBuffers& buf = thread_buffers();
   float* ap = buf.a.get(static_cast<size_t>(mc * kc));
   float* bp = buf.b.get(static_cast<size_t>(nc * kc));
 
-  for (int64_t jc = 0; jc < N; jc += nc) {
-    const int64_t ncur = std::min(nc, N - jc);
+  for (int64_t ic = 0; ic < M; ic += mc) {
+    const int64_t mcur = std::min(mc, M - ic);
     for (int64_t pc = 0; pc < K; pc += kc) {
       const int64_t kcur = std::min(kc, K - pc);
-      const float* bsrc = p.tb ? p.B + (n0 + jc) * p.ldb + pc : p.B + pc * p.ldb + (n0 + jc);
-      ks.pack_b(p.tb, kcur, ncur, bsrc, p.ldb, bp);
+      const float* asrc = p.ta ? p.A + pc * p.lda + (m0 + ic) : p.A + (m0 + ic) * p.lda + pc;
+      ks.pack_a(p.ta, mcur, kcur, asrc, p.lda, ap);
       const float beta = pc == 0 ? p.beta : 1.f;
-      for (int64_t ic = 0; ic < M; ic += mc) {
-        const int64_t mcur = std::min(mc, M - ic);
-        const float* asrc = p.ta ? p.A + pc * p.lda + (m0 + ic) : p.A + (m0 + ic) * p.lda + pc;
-        ks.pack_a(p.ta, mcur, kcur, asrc, p.lda, ap);
+      for (int64_t jc = 0; jc < N; jc += nc) {
+        const int64_t ncur = std::min(nc, N - jc);
+        const float* bsrc = p.tb ? p.B + (n0 + jc) * p.ldb + pc : p.B + pc * p.ldb + (n0 + jc);
+        ks.pack_b(p.tb, kcur, ncur, bsrc, p.ldb, bp);
         float* cblock = p.C + (m0 + ic) * p.ldc + (n0 + jc);
-        for (int64_t jr = 0; jr < ncur; jr += nr) {
-          const int64_t n = std::min(nr, ncur - jr);
-          const float* b = bp + jr * kcur;
-          for (int64_t ir = 0; ir < mcur; ir += mr) {
-            const int64_t m = std::min(mr, mcur - ir);
-            ks.kernel(kcur, ap + ir * kcur, b, cblock + ir * p.ldc + jr, p.ldc, m, n, p.alpha,
-                      beta);
+        for (int64_t ir = 0; ir < mcur; ir += mr) {
+          const int64_t m = std::min(mr, mcur - ir);
+          const float* a = ap + ir * kcur;
+          float* crow = cblock + ir * p.ldc;
+          for (int64_t jr = 0; jr < ncur; jr += nr) {
+            const int64_t n = std::min(nr, ncur - jr);
+            ks.kernel(kcur, a, bp + jr * kcur, crow + jr, p.ldc, m, n, p.alpha, beta);
           }
         }
       }
@@ -192,6 +195,8 @@ inline void split_range(int64_t tiles, int parts, int part, int64_t* t0, int64_t
 constexpr double kParallelMinFlops = 1 << 18;
 
 }  // namespace
+
+void gemm::set_blocking_override(const Blocking& b) { g_override = b; }
 
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
            const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,

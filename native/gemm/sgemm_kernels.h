@@ -26,11 +26,19 @@ using PackB = void (*)(bool trans, int64_t k, int64_t n, const float* b, int64_t
 struct KernelSet {
   const char* name;
   int mr, nr;       // register tile
-  int mc, kc, nc;   // cache blocks: A block mc x kc (L2), B block kc x nc (L3)
+  int mc, kc, nc;   // cache blocks: A block mc x kc (L3), B block kc x nc (L2); an
+                    // A micro-panel mr x kc stays in L1
   MicroKernel kernel;
   PackA pack_a;
   PackB pack_b;
 };
+
+struct Blocking {
+  int mc, kc, nc;
+};
+// Tuning harnesses only (not thread-safe): replaces the kernel sets' cache blocks; a zero
+// field keeps the default.
+void set_blocking_override(const Blocking& b);
 
 const KernelSet& scalar_kernels();
 #if defined(__x86_64__)

@@ -1,11 +1,25 @@
-// AVX-512 micro-kernel: 14x32 tile = 28 zmm accumulators + 2 zmm of B, the A values come
-// in as embedded broadcasts (vfmadd231ps zmm, zmm, [mem]{1to16}), so 30 of 32 registers
-// are live and each k step is 2 loads + 14 broadcast loads for 28 FMAs. Edge columns use
-// opmasks (no scalar tail); edge rows are skipped at the store.
+// AVX-512 micro-kernel: 14x32 tile = 28 zmm accumulators + 2 zmm of B + 1 broadcast of A,
+// 31 of 32 registers. Per k step 2 loads + 14 broadcasts feed 28 FMAs: on cores with two
+// 512-bit FMA pipes (Sapphire Rapids) that is 14 cycles of FMA against 8 of loads, and on
+// Zen 4 (512-bit ops split in two 256-bit halves) the same ratio holds.
+//
+// Edge tiles run the same kernel instantiated for fewer rows (1..14) and one or two zmm
+// columns, so a 16-row or 100-column problem wastes no FMAs on padding; the last column
+// vector is stored through an opmask.
+//
+// Packing transposes 16x16 blocks in registers where the source layout needs it (A not
+// transposed, B transposed); straight copies otherwise.
 #if defined(__x86_64__)
 #include <immintrin.h>
 
 #include "../pack_inl.h"
+
+// GCC 12 reports the self-initialized "undefined" operand inside its own AVX-512
+// shuffle intrinsics as uninitialized (GCC PR 105593); the code here is fine.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include "../sgemm_kernels.h"
 
 namespace receptive {
@@ -20,65 +34,178 @@ inline __mmask16 col_mask(int64_t n) {
                  : static_cast<__mmask16>((1u << (n > 0 ? n : 0)) - 1u);
 }
 
-void kernel_14x32(int64_t k, const float* ap, const float* bp, float* c, int64_t ldc,
-                  int64_t m, int64_t n, float alpha, float beta) {
-  __m512 acc[MR][2];
+// ROWS x (16*NV) tile; n is the number of valid columns (16*(NV-1) < n <= 16*NV).
+template <int ROWS, int NV>
+void tile(int64_t k, const float* ap, const float* bp, float* c, int64_t ldc, int64_t n,
+          float alpha, float beta) {
+  __m512 acc[ROWS][NV];
 #pragma GCC unroll 14
-  for (int i = 0; i < MR; i++) {
-    acc[i][0] = _mm512_setzero_ps();
-    acc[i][1] = _mm512_setzero_ps();
-  }
-  for (int64_t i = 0; i < m; i++) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+  for (int i = 0; i < ROWS; i++)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
+#pragma GCC unroll 14
+  for (int i = 0; i < ROWS; i++) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
   for (int64_t p = 0; p < k; p++) {
-    const __m512 b0 = _mm512_load_ps(bp);
-    const __m512 b1 = _mm512_load_ps(bp + 16);
-    _mm_prefetch(reinterpret_cast<const char*>(bp + 4 * NR), _MM_HINT_T0);
+    __m512 b[NV];
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; v++) b[v] = _mm512_load_ps(bp + 16 * v);
 #pragma GCC unroll 14
-    for (int i = 0; i < MR; i++) {
+    for (int i = 0; i < ROWS; i++) {
       const __m512 a = _mm512_set1_ps(ap[i]);
-      acc[i][0] = _mm512_fmadd_ps(a, b0, acc[i][0]);
-      acc[i][1] = _mm512_fmadd_ps(a, b1, acc[i][1]);
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(a, b[v], acc[i][v]);
     }
     ap += MR;
     bp += NR;
   }
   const __m512 va = _mm512_set1_ps(alpha);
-  const __mmask16 m0 = col_mask(n), m1 = col_mask(n - 16);
+  const __mmask16 last = col_mask(n - 16 * (NV - 1));
   if (beta == 0.f) {
 #pragma GCC unroll 14
-    for (int i = 0; i < MR; i++) {
-      if (i < m) {
-        _mm512_mask_storeu_ps(c + i * ldc, m0, _mm512_mul_ps(va, acc[i][0]));
-        _mm512_mask_storeu_ps(c + i * ldc + 16, m1, _mm512_mul_ps(va, acc[i][1]));
-      }
+    for (int i = 0; i < ROWS; i++) {
+      float* ci = c + i * ldc;
+      if (NV == 2) _mm512_storeu_ps(ci, _mm512_mul_ps(va, acc[i][0]));
+      _mm512_mask_storeu_ps(ci + 16 * (NV - 1), last, _mm512_mul_ps(va, acc[i][NV - 1]));
+    }
+  } else if (beta == 1.f) {
+#pragma GCC unroll 14
+    for (int i = 0; i < ROWS; i++) {
+      float* ci = c + i * ldc;
+      if (NV == 2) _mm512_storeu_ps(ci, _mm512_fmadd_ps(va, acc[i][0], _mm512_loadu_ps(ci)));
+      float* cl = ci + 16 * (NV - 1);
+      _mm512_mask_storeu_ps(cl, last,
+                            _mm512_fmadd_ps(va, acc[i][NV - 1], _mm512_maskz_loadu_ps(last, cl)));
     }
   } else {
     const __m512 vb = _mm512_set1_ps(beta);
 #pragma GCC unroll 14
-    for (int i = 0; i < MR; i++) {
-      if (i < m) {
-        float* ci = c + i * ldc;
-        const __m512 o0 = _mm512_maskz_loadu_ps(m0, ci);
-        const __m512 o1 = _mm512_maskz_loadu_ps(m1, ci + 16);
-        _mm512_mask_storeu_ps(ci, m0, _mm512_fmadd_ps(va, acc[i][0], _mm512_mul_ps(vb, o0)));
-        _mm512_mask_storeu_ps(ci + 16, m1, _mm512_fmadd_ps(va, acc[i][1], _mm512_mul_ps(vb, o1)));
+    for (int i = 0; i < ROWS; i++) {
+      float* ci = c + i * ldc;
+      if (NV == 2)
+        _mm512_storeu_ps(ci, _mm512_fmadd_ps(va, acc[i][0], _mm512_mul_ps(vb, _mm512_loadu_ps(ci))));
+      float* cl = ci + 16 * (NV - 1);
+      _mm512_mask_storeu_ps(
+          cl, last,
+          _mm512_fmadd_ps(va, acc[i][NV - 1], _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(last, cl))));
+    }
+  }
+}
+
+using TileFn = void (*)(int64_t, const float*, const float*, float*, int64_t, int64_t, float, float);
+
+template <int R>
+constexpr TileFn pick(int nv) {
+  return nv == 1 ? &tile<R, 1> : &tile<R, 2>;
+}
+
+const TileFn kTiles[MR][2] = {
+    {pick<1>(1), pick<1>(2)},   {pick<2>(1), pick<2>(2)},   {pick<3>(1), pick<3>(2)},
+    {pick<4>(1), pick<4>(2)},   {pick<5>(1), pick<5>(2)},   {pick<6>(1), pick<6>(2)},
+    {pick<7>(1), pick<7>(2)},   {pick<8>(1), pick<8>(2)},   {pick<9>(1), pick<9>(2)},
+    {pick<10>(1), pick<10>(2)}, {pick<11>(1), pick<11>(2)}, {pick<12>(1), pick<12>(2)},
+    {pick<13>(1), pick<13>(2)}, {pick<14>(1), pick<14>(2)},
+};
+
+void kernel_14x32(int64_t k, const float* ap, const float* bp, float* c, int64_t ldc,
+                  int64_t m, int64_t n, float alpha, float beta) {
+  kTiles[m - 1][n > 16 ? 1 : 0](k, ap, bp, c, ldc, n, alpha, beta);
+}
+
+// In-register transpose of a 16x16 block: r[i] holds row i on entry, column i on exit.
+inline void transpose16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  // Pairs of 64-bit elements.
+  for (int i = 0; i < 16; i += 4) {
+    const __m512d a = _mm512_castps_pd(t[i]), b = _mm512_castps_pd(t[i + 1]);
+    const __m512d c = _mm512_castps_pd(t[i + 2]), d = _mm512_castps_pd(t[i + 3]);
+    r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+    r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+    r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+    r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+  }
+  // 128-bit lanes: combine rows i and i+4 of each group of 8, then of 16.
+  for (int i = 0; i < 16; i += 8) {
+    for (int j = 0; j < 4; j++) {
+      t[i + j] = _mm512_shuffle_f32x4(r[i + j], r[i + j + 4], 0x88);
+      t[i + j + 4] = _mm512_shuffle_f32x4(r[i + j], r[i + j + 4], 0xdd);
+    }
+  }
+  for (int j = 0; j < 8; j++) {
+    r[j] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0x88);
+    r[j + 8] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0xdd);
+  }
+}
+
+// Transposes `rows` (<= 16) source rows of `cols` (<= 16) floats at stride ld into
+// destination rows of `width` floats (only the first `keep` lanes are stored): the
+// destination row q receives src[0..rows)[q], zero past `rows`.
+inline void transpose_block(const float* src, int64_t ld, int rows, int cols, float* dst,
+                            int64_t dst_stride, __mmask16 keep) {
+  __m512 r[16];
+  const __mmask16 cm = col_mask(cols);
+  for (int i = 0; i < 16; i++)
+    r[i] = i < rows ? _mm512_maskz_loadu_ps(cm, src + i * ld) : _mm512_setzero_ps();
+  transpose16(r);
+  for (int q = 0; q < cols; q++) _mm512_mask_storeu_ps(dst + q * dst_stride, keep, r[q]);
+}
+
+void pack_a(bool trans, int64_t m, int64_t k, const float* a, int64_t lda, float* dst) {
+  constexpr __mmask16 keep = (1u << MR) - 1u;
+  for (int64_t i0 = 0; i0 < m; i0 += MR) {
+    const int rows = static_cast<int>(m - i0 < MR ? m - i0 : MR);
+    float* d = dst + i0 * k;
+    if (trans) {
+      // op(A)(i, p) = a[p*lda + i]: each k step is a contiguous run of `rows` floats.
+      const float* s = a + i0;
+      const __mmask16 rm = col_mask(rows);
+      for (int64_t p = 0; p < k; p++)
+        _mm512_mask_storeu_ps(d + p * MR, keep, _mm512_maskz_loadu_ps(rm, s + p * lda));
+    } else {
+      const float* s = a + i0 * lda;
+      for (int64_t p0 = 0; p0 < k; p0 += 16) {
+        const int cols = static_cast<int>(k - p0 < 16 ? k - p0 : 16);
+        transpose_block(s + p0, lda, rows, cols, d + p0 * MR, MR, keep);
       }
     }
   }
 }
 
-void pack_a(bool trans, int64_t m, int64_t k, const float* a, int64_t lda, float* dst) {
-  pack_a_generic<MR>(trans, m, k, a, lda, dst);
-}
-
 void pack_b(bool trans, int64_t k, int64_t n, const float* b, int64_t ldb, float* dst) {
-  pack_b_generic<NR>(trans, k, n, b, ldb, dst);
+  for (int64_t j0 = 0; j0 < n; j0 += NR) {
+    const int cols = static_cast<int>(n - j0 < NR ? n - j0 : NR);
+    float* d = dst + j0 * k;
+    if (!trans) {
+      const float* s = b + j0;
+      const __mmask16 m0 = col_mask(cols), m1 = col_mask(cols - 16);
+      for (int64_t p = 0; p < k; p++) {
+        _mm512_store_ps(d + p * NR, _mm512_maskz_loadu_ps(m0, s + p * ldb));
+        _mm512_store_ps(d + p * NR + 16, _mm512_maskz_loadu_ps(m1, s + p * ldb + 16));
+      }
+    } else {
+      // op(B)(p, j) = b[j*ldb + p]: 16 columns of the panel are 16 source rows.
+      const float* s = b + j0 * ldb;
+      const int lo = cols < 16 ? cols : 16, hi = cols - lo;
+      for (int64_t p0 = 0; p0 < k; p0 += 16) {
+        const int steps = static_cast<int>(k - p0 < 16 ? k - p0 : 16);
+        transpose_block(s + p0, ldb, lo, steps, d + p0 * NR, NR, 0xFFFF);
+        if (hi > 0) {
+          transpose_block(s + 16 * ldb + p0, ldb, hi, steps, d + p0 * NR + 16, NR, 0xFFFF);
+        } else {
+          for (int q = 0; q < steps; q++) _mm512_store_ps(d + (p0 + q) * NR + 16, _mm512_setzero_ps());
+        }
+      }
+    }
+  }
 }
 
 }  // namespace
 
 const KernelSet& avx512_kernels() {
-  static const KernelSet set = {"f32_gemm_14x32_avx512", MR, NR, 168, 384, 4096,
+  static const KernelSet set = {"f32_gemm_14x32_avx512", MR, NR, 1008, 256, 1024,
                                 kernel_14x32, pack_a, pack_b};
   return set;
 }

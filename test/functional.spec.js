@@ -370,3 +370,68 @@ describe('F option parsing and input errors', function () {
     throwsWith(() => F.conv2d('x', w), /conv2d: input must be a Tensor, got 'x'/);
   });
 });
+
+describe('F: the js and native backends agree on random shapes (forward and gradients)', function () {
+  const select = require('../dist/backend/select');
+  const { backendsUnderTest } = require('./helpers/backends');
+  const names = backendsUnderTest().map((b) => b.name);
+  if (names.length < 2) return;
+  let prev;
+  before(function () { prev = select.getBackend(); });
+  after(function () { select.setBackend(prev); });
+
+  function runOn(name, fn, inputs) {
+    select.setBackend(name);
+    const ins = inputs.map((x) => { const c = R.tensor(x.data.slice(), x.shape.slice(), { requiresGrad: x.requiresGrad }); return c; });
+    const y = fn(...ins);
+    const g = R.randn(y.shape, { seed: 77 });
+    y.backward(g);
+    return [y, ...ins.map((x) => x.grad)];
+  }
+  function agree(label, fn, inputs) {
+    const a = runOn('js', fn, inputs), b = runOn('native', fn, inputs);
+    a.forEach((ta, i) => {
+      if (!ta) { assert.strictEqual(b[i], null); return; }
+      let scale = 1e-6;
+      for (const v of ta.data) scale = Math.max(scale, Math.abs(v));
+      for (let j = 0; j < ta.data.length; j++) {
+        assert.ok(Math.abs(ta.data[j] - b[i].data[j]) <= 1e-4 * scale, `${label}: output ${i} element ${j}: js ${ta.data[j]} vs native ${b[i].data[j]}`);
+      }
+    });
+  }
+  const gen = new R.Generator(4242);
+  const pick = (lo, hi) => lo + gen.randint(hi - lo + 1);
+
+  it('conv2d / convolve2d / convTranspose2d on 40 random geometries', function () {
+    for (let i = 0; i < 40; i++) {
+      const groups = [1, 1, 2, 3][pick(0, 3)];
+      const C = groups * pick(1, 3), K = groups * pick(1, 3);
+      const R_ = pick(1, 4), S = pick(1, 4), d = pick(1, 2), s = pick(1, 3);
+      const H = pick(d * (R_ - 1) + 1, 10), W = pick(d * (S - 1) + 1, 10);
+      const p = pick(0, 2);
+      const x = rn([pick(1, 3), C, H, W], true), w = rn([K, C / groups, R_, S], true), b = rn([K], true);
+      const o = { stride: s, padding: p, dilation: d, groups };
+      const label = JSON.stringify({ shape: x.shape, w: w.shape, ...o });
+      agree(`conv2d ${label}`, (x, w, b) => F.conv2d(x, w, b, o), [x, w, b]);
+      if (i % 2 === 0) agree(`convolve2d ${label}`, (x, w, b) => F.convolve2d(x, w, b, o), [x, w, b]);
+      const wt = rn([C, K / groups, R_, S], true), bt = rn([K], true);
+      const op = pick(0, Math.max(s, d) - 1);
+      const fits = [[H, R_], [W, S]].every(([n, k]) => (n - 1) * s - 2 * p + d * (k - 1) + op + 1 >= 1);
+      const ot = { ...o, padding: fits ? p : 0, outputPadding: op };
+      agree(`convTranspose2d ${label} ${JSON.stringify(ot)}`, (x, w, b) => F.convTranspose2d(x, w, b, ot), [x, wt, bt]);
+    }
+  });
+
+  it('pools and linear on random shapes', function () {
+    for (let i = 0; i < 20; i++) {
+      const k = pick(1, 3), s = pick(1, 3), p = pick(0, Math.floor(k / 2)), ceilMode = pick(0, 1) === 1;
+      const x = rn([pick(1, 2), pick(1, 3), pick(k + 1, 9), pick(k + 1, 9)], true);
+      agree(`maxPool2d ${x.shape} k${k} s${s} p${p} ${ceilMode}`, (x) => F.maxPool2d(x, { kernelSize: k, stride: s, padding: p, ceilMode }), [x]);
+      agree(`avgPool2d ${x.shape} k${k} s${s} p${p} ${ceilMode}`, (x) => F.avgPool2d(x, { kernelSize: k, stride: s, padding: p, ceilMode, countIncludePad: i % 2 === 0 }), [x]);
+      const os = [pick(1, 4), pick(1, 4)];
+      agree(`adaptiveAvgPool2d ${x.shape} -> ${os}`, (x) => F.adaptiveAvgPool2d(x, os), [x]);
+      const inF = pick(1, 40), outF = pick(1, 20);
+      agree(`linear ${inF}->${outF}`, (x, w, b) => F.linear(x, w, b), [rn([pick(1, 17), inF], true), rn([outF, inF], true), rn([outF], true)]);
+    }
+  });
+});

@@ -167,45 +167,64 @@ export function localResponseNorm(input: Tensor, options: LocalResponseNormOptio
   const lo = Math.floor(size / 2), hi = Math.floor((size - 1) / 2);
   const a = alpha / size;
   const xd = x.data;
-  const den = new Float64Array(x.size);   // k + a * window sum of squares
+  // d^-beta, with the common AlexNet/PyTorch beta = 0.75 and 0.5 without the general pow.
+  const mode = beta === 0.75 ? 1 : beta === 0.5 ? 2 : 0;
+  const grad = needsGrad(x);
+  const scale = grad ? new Float64Array(x.size) : null;   // den^-beta per element
+  const den = grad ? new Float64Array(x.size) : null;     // k + a * window sum of squares
   const y = new Float32Array(x.size);
-  const sq = new Float64Array(C);
+  const win = new Float64Array(S);          // running window sum of squares over one plane
+  const plane = (n: number, c: number) => (n * C + c) * S;
   for (let n = 0; n < N; n++) {
-    for (let s = 0; s < S; s++) {
-      const base = n * C * S + s;
-      for (let c = 0; c < C; c++) { const v = xd[base + c * S]; sq[c] = v * v; }
-      for (let c = 0; c < C; c++) {
-        let acc = 0;
-        const c0 = Math.max(0, c - lo), c1 = Math.min(C - 1, c + hi);
-        for (let j = c0; j <= c1; j++) acc += sq[j];
-        const idx = base + c * S;
-        const d = k + a * acc;
-        den[idx] = d;
-        y[idx] = xd[idx] * Math.pow(d, -beta);
+    win.fill(0);
+    for (let c = 0; c <= Math.min(hi, C - 1); c++) {
+      const b0 = plane(n, c);
+      for (let s = 0; s < S; s++) { const v = xd[b0 + s]; win[s] += v * v; }
+    }
+    for (let c = 0; c < C; c++) {
+      // win holds channels [c - lo, c + hi] clipped.
+      const b0 = plane(n, c);
+      for (let s = 0; s < S; s++) {
+        const d = k + a * win[s];
+        const f = mode === 1 ? 1 / Math.sqrt(d * Math.sqrt(d)) : mode === 2 ? 1 / Math.sqrt(d) : Math.pow(d, -beta);
+        if (den && scale) { den[b0 + s] = d; scale[b0 + s] = f; }
+        y[b0 + s] = xd[b0 + s] * f;
+      }
+      const add = c + hi + 1, drop = c - lo;
+      if (add < C) {
+        const ba = plane(n, add);
+        for (let s = 0; s < S; s++) { const v = xd[ba + s]; win[s] += v * v; }
+      }
+      if (drop >= 0) {
+        const bd = plane(n, drop);
+        for (let s = 0; s < S; s++) { const v = xd[bd + s]; win[s] = Math.max(0, win[s] - v * v); }
       }
     }
   }
   const out = new Tensor(y, x.shape.slice());
-  if (!needsGrad(x)) return out;
+  if (!den || !scale) return out;
   return record(out, op, [x], (gyT) => {
     const gy = gyT.data;
     const gx = new Float32Array(x.size);
-    const t = new Float64Array(C);   // gy_c x_c den_c^(-beta-1)
+    // gx_j = gy_j den_j^-beta - 2 beta a x_j * sum over channels c whose window holds j
+    // (j - hi <= c <= j + lo) of t_c = gy_c x_c den_c^(-beta-1).
+    const t = new Float64Array(x.size);
+    for (let i = 0; i < x.size; i++) t[i] = gy[i] * xd[i] * scale[i] / den[i];
+    const acc = new Float64Array(S);
+    const f = 2 * beta * a;
     for (let n = 0; n < N; n++) {
-      for (let s = 0; s < S; s++) {
-        const base = n * C * S + s;
-        for (let c = 0; c < C; c++) {
-          const idx = base + c * S;
-          t[c] = gy[idx] * xd[idx] * Math.pow(den[idx], -beta - 1);
-        }
-        for (let j = 0; j < C; j++) {
-          // Channels c whose window holds j: c - lo <= j <= c + hi.
-          const c0 = Math.max(0, j - hi), c1 = Math.min(C - 1, j + lo);
-          let acc = 0;
-          for (let c = c0; c <= c1; c++) acc += t[c];
-          const idx = base + j * S;
-          gx[idx] = gy[idx] * Math.pow(den[idx], -beta) - 2 * beta * a * xd[idx] * acc;
-        }
+      acc.fill(0);
+      for (let c = 0; c <= Math.min(lo, C - 1); c++) {
+        const b0 = plane(n, c);
+        for (let s = 0; s < S; s++) acc[s] += t[b0 + s];
+      }
+      for (let j = 0; j < C; j++) {
+        // acc holds t over channels [j - hi, j + lo] clipped.
+        const b0 = plane(n, j);
+        for (let s = 0; s < S; s++) gx[b0 + s] = gy[b0 + s] * scale[b0 + s] - f * xd[b0 + s] * acc[s];
+        const add = j + lo + 1, drop = j - hi;
+        if (add < C) { const ba = plane(n, add); for (let s = 0; s < S; s++) acc[s] += t[ba + s]; }
+        if (drop >= 0) { const bd = plane(n, drop); for (let s = 0; s < S; s++) acc[s] -= t[bd + s]; }
       }
     }
     return [new Tensor(gx, x.shape.slice())];

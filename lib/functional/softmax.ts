@@ -38,8 +38,20 @@ export function softmax(input: Tensor, dim: number): Tensor {
   const d = normalizeDim('softmax', dim, x.ndim);
   const [outer, D, inner] = splitAt(x.shape, d);
   const y = new Float32Array(x.size);
-  logSoftmaxInto(x.data, y, outer, D, inner);
-  for (let i = 0; i < y.length; i++) y[i] = Math.exp(y[i]);
+  const src = x.data;
+  const e = new Float64Array(D);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const base = o * D * inner + i;
+      let m = -Infinity;
+      for (let k = 0; k < D; k++) { const v = src[base + k * inner]; if (v > m) m = v; }
+      if (m === -Infinity) m = 0;
+      let sum = 0;
+      for (let k = 0; k < D; k++) { const v = Math.exp(src[base + k * inner] - m); e[k] = v; sum += v; }
+      const inv = 1 / sum;
+      for (let k = 0; k < D; k++) y[base + k * inner] = e[k] * inv;
+    }
+  }
   const out = new Tensor(y, x.shape.slice());
   if (!needsGrad(x)) return out;
   return record(out, 'softmax', [x], (gyT) => {

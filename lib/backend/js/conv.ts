@@ -1,33 +1,370 @@
 // 2-D cross-correlation (NCHW, weight [K, C/groups, R, S]) forward and backward in plain
-// TypeScript. Three paths, picked by shape:
-//   - depthwise (one input channel per group): direct loops, no im2col;
-//   - 1x1, stride 1, no padding, with a large enough plane: GEMM straight on x / gx;
-//   - everything else: im2col into a reused scratch matrix, then GEMM (col2im for the
-//     input gradient). Small output planes are batched: several images share one GEMM so
-//     that its N dimension stays large enough to fill the register tiles.
-// Geometries arrive already checked (validate.ts), with OH and OW computed.
+// TypeScript. Two paths, picked by shape:
+//   - depthwise (one input channel per group): direct loops;
+//   - everything else: implicit GEMM. The im2col matrix is never written out: the GEMM's
+//     packing step gathers its panels straight from x (and the input gradient's "col2im" is
+//     the GEMM's store step, adding each tile into gx). Output pixels of all images form one
+//     long GEMM dimension cut into blocks of PIX, so small planes (LeNet's 5x5 and 1x1) still
+//     fill whole register tiles, and nothing is copied per image.
+// The GEMM pieces (packing layout, micro-kernels) are gemm.ts's. Geometries arrive checked
+// (validate.ts), with OH and OW computed.
 import type { CheckedConv } from '../validate';
-import { sgemm } from './gemm';
+import { KC, MC, NR, chooseMR, microKernel, packA, packAScratch, packBScratch, tile } from './gemm';
 
-/** Target GEMM width (columns = images in a batch x output pixels). */
-const TARGET_COLS = 512;
-/** Upper bound on the im2col scratch, in floats (one image may still exceed it). */
-const COL_CAP = 1 << 22;
+/** Output pixels per block: the GEMM's N for forward / input gradient, its K for the weight gradient. */
+const PIX = 256;
+/** Columns (im2col rows) of the weight-gradient GEMM packed at once. */
+const WCOLS = 512;
+/** Offsets are int32: a larger tensor is refused rather than silently wrapped. */
+const MAX_ELEMENTS = 2147483647;
 
-let colBuf = new Float32Array(1 << 16);
-let tmpBuf = new Float32Array(1 << 14);
+// Tap tables over the CRS rows of one group's im2col matrix, row = (c*R + r)*S + s.
+let tapOff = new Int32Array(64);   // c*H*W + r*dilationH*W + s*dilationW
+let tapR = new Int32Array(64);     // r*dilationH
+let tapS = new Int32Array(64);     // s*dilationW
+// Pixel tables over one block of output pixels (global pixel P = n*OH*OW + oh*OW + ow).
+const pixX = new Int32Array(PIX);  // n*C*H*W + ih0*W + iw0, with ih0 = oh*strideH - padTop, ...
+const pixIH = new Int32Array(PIX); // ih0
+const pixIW = new Int32Array(PIX); // iw0
+const pixY = new Int32Array(PIX);  // n*K*OH*OW + oh*OW + ow
+const pixIn = new Uint8Array(PIX); // 1 when the whole receptive field lies inside the input
+let gwAcc = new Float64Array(256);
 let rowAcc = new Float64Array(256);
 let loBuf = new Int32Array(16);
 let hiBuf = new Int32Array(16);
 
-function colScratch(n: number): Float32Array {
-  if (colBuf.length < n) colBuf = new Float32Array(Math.max(n, colBuf.length * 2));
-  return colBuf;
+function checkSize(g: CheckedConv): void {
+  if (g.N * g.C * g.H * g.W > MAX_ELEMENTS || g.N * g.K * g.OH * g.OW > MAX_ELEMENTS) {
+    throw new RangeError('convolution: tensors of more than 2^31-1 elements are too large for the JS backend');
+  }
 }
-function tmpScratch(n: number): Float32Array {
-  if (tmpBuf.length < n) tmpBuf = new Float32Array(Math.max(n, tmpBuf.length * 2));
-  return tmpBuf;
+
+function tapTables(g: CheckedConv, Cg: number): void {
+  const { R, S, W } = g;
+  const CRS = Cg * R * S, HW = g.H * W;
+  if (tapOff.length < CRS) {
+    tapOff = new Int32Array(CRS); tapR = new Int32Array(CRS); tapS = new Int32Array(CRS);
+  }
+  let t = 0;
+  for (let c = 0; c < Cg; c++) {
+    for (let r = 0; r < R; r++) {
+      const rr = r * g.dilationH;
+      for (let s = 0; s < S; s++, t++) {
+        const ss = s * g.dilationW;
+        tapOff[t] = c * HW + rr * W + ss;
+        tapR[t] = rr;
+        tapS[t] = ss;
+      }
+    }
+  }
 }
+
+/** Fills the pixel tables for global output pixels [P0, P0 + np). */
+function pixelTables(g: CheckedConv, P0: number, np: number): void {
+  const { C, H, W, K, OH, OW } = g;
+  const OHW = OH * OW, CHW = C * H * W;
+  const spanH = (g.R - 1) * g.dilationH, spanW = (g.S - 1) * g.dilationW;
+  let n = Math.floor(P0 / OHW);
+  let p = P0 - n * OHW;
+  let oh = Math.floor(p / OW);
+  let ow = p - oh * OW;
+  for (let t = 0; t < np; t++) {
+    const ih0 = oh * g.strideH - g.padTop, iw0 = ow * g.strideW - g.padLeft;
+    pixX[t] = n * CHW + ih0 * W + iw0;
+    pixIH[t] = ih0;
+    pixIW[t] = iw0;
+    pixY[t] = n * K * OHW + p;
+    pixIn[t] = ih0 >= 0 && ih0 + spanH < H && iw0 >= 0 && iw0 + spanW < W ? 1 : 0;
+    if (++ow === OW) {
+      ow = 0;
+      if (++oh === OH) { oh = 0; n++; p = -1; }
+    }
+    p++;
+  }
+}
+
+/**
+ * Packs im2col rows [k0, k0+kc) x the block's np pixels into NR-pixel panels (gemm.ts's B
+ * layout: panel q, element (k, c) at q*NR*kc + k*NR + c), gathering from x; gOff is the
+ * group's first channel. Pixels past np and taps in the padding are zero.
+ */
+function gatherColPanels(g: CheckedConv, x: Float32Array, gOff: number, k0: number, kc: number,
+                         np: number, pb: Float64Array): void {
+  const H = g.H, W = g.W;
+  const off = tapOff;
+  for (let j = 0, d = 0; j < np; j += NR, d += NR * kc) {
+    if (j + 3 < np && (pixIn[j] & pixIn[j + 1] & pixIn[j + 2] & pixIn[j + 3]) === 1) {
+      const b0 = pixX[j] + gOff, b1 = pixX[j + 1] + gOff, b2 = pixX[j + 2] + gOff, b3 = pixX[j + 3] + gOff;
+      for (let k = k0, e = d; k < k0 + kc; k++, e += 4) {
+        const o = off[k];
+        pb[e] = x[b0 + o]; pb[e + 1] = x[b1 + o]; pb[e + 2] = x[b2 + o]; pb[e + 3] = x[b3 + o];
+      }
+      continue;
+    }
+    for (let c = 0; c < NR; c++) {
+      const jj = j + c;
+      if (jj >= np) {
+        for (let k = 0, e = d + c; k < kc; k++, e += 4) pb[e] = 0;
+      } else if (pixIn[jj] === 1) {
+        const b = pixX[jj] + gOff;
+        for (let k = k0, e = d + c; k < k0 + kc; k++, e += 4) pb[e] = x[b + off[k]];
+      } else {
+        const b = pixX[jj] + gOff, ih0 = pixIH[jj], iw0 = pixIW[jj];
+        for (let k = k0, e = d + c; k < k0 + kc; k++, e += 4) {
+          const ih = ih0 + tapR[k], iw = iw0 + tapS[k];
+          pb[e] = ih >= 0 && ih < H && iw >= 0 && iw < W ? x[b + off[k]] : 0;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Packs output-gradient rows (channels chan0 + [k0, k0+kc)) x the block's np pixels into
+ * NR-pixel panels (B layout), reading gy in place.
+ */
+function gatherGyPanels(gy: Float32Array, OHW: number, chan0: number, k0: number, kc: number,
+                        np: number, pb: Float64Array): void {
+  const base = (chan0 + k0) * OHW;
+  for (let j = 0, d = 0; j < np; j += NR, d += NR * kc) {
+    if (j + 3 < np) {
+      const b0 = pixY[j] + base, b1 = pixY[j + 1] + base, b2 = pixY[j + 2] + base, b3 = pixY[j + 3] + base;
+      for (let k = 0, e = d, o = 0; k < kc; k++, e += 4, o += OHW) {
+        pb[e] = gy[b0 + o]; pb[e + 1] = gy[b1 + o]; pb[e + 2] = gy[b2 + o]; pb[e + 3] = gy[b3 + o];
+      }
+      continue;
+    }
+    for (let c = 0; c < NR; c++) {
+      const jj = j + c;
+      if (jj >= np) {
+        for (let k = 0, e = d + c; k < kc; k++, e += 4) pb[e] = 0;
+      } else {
+        const b = pixY[jj] + base;
+        for (let k = 0, e = d + c, o = 0; k < kc; k++, e += 4, o += OHW) pb[e] = gy[b + o];
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// forward: y[K x pixels] = w[K x CRS] * col[CRS x pixels], per group
+
+export function conv2dForward(g: CheckedConv, x: Float32Array, w: Float32Array,
+                              bias: Float32Array | null, y: Float32Array): void {
+  checkSize(g);
+  if (isDepthwise(g)) { depthwiseForward(g, x, w, bias, y); return; }
+  const { N, C, K, groups, OH, OW } = g;
+  const Cg = C / groups, Kg = K / groups;
+  const HW = g.H * g.W, OHW = OH * OW;
+  const CRS = Cg * g.R * g.S;
+  const total = N * OHW;
+  const mr = chooseMR(Kg);
+  tapTables(g, Cg);
+  const kcMax = CRS < KC ? CRS : KC;
+  const pb = packBScratch(kcMax * PIX);
+  const pa = packAScratch(MC * kcMax);
+  const t = tile;
+  for (let P0 = 0; P0 < total; P0 += PIX) {
+    const np = total - P0 < PIX ? total - P0 : PIX;
+    pixelTables(g, P0, np);
+    for (let grp = 0; grp < groups; grp++) {
+      const gOff = grp * Cg * HW;
+      for (let k0 = 0; k0 < CRS; k0 += KC) {
+        const kc = CRS - k0 < KC ? CRS - k0 : KC;
+        gatherColPanels(g, x, gOff, k0, kc, np, pb);
+        for (let i0 = 0; i0 < Kg; i0 += MC) {
+          const mc = Kg - i0 < MC ? Kg - i0 : MC;
+          packA(false, w, grp * Kg * CRS, CRS, i0, mc, k0, kc, mr, pa);
+          for (let j = 0; j < np; j += NR) {
+            const nr = np - j < NR ? np - j : NR;
+            for (let i = 0; i < mc; i += mr) {
+              const m = mc - i < mr ? mc - i : mr;
+              microKernel(mr, kc, pa, i * kc, pb, j * kc, t);
+              const ch0 = grp * Kg + i0 + i;
+              for (let c = 0; c < nr; c++) {
+                let yi = pixY[j + c] + ch0 * OHW;
+                if (k0 === 0) {
+                  for (let r = 0, ti = c; r < m; r++, ti += NR, yi += OHW) {
+                    y[yi] = bias !== null ? t[ti] + bias[ch0 + r] : t[ti];
+                  }
+                } else {
+                  for (let r = 0, ti = c; r < m; r++, ti += NR, yi += OHW) y[yi] += t[ti];
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// input gradient: col[CRS x pixels] = w^T[CRS x K] * gy[K x pixels], scattered into gx
+
+export function conv2dBackwardInput(g: CheckedConv, gy: Float32Array, w: Float32Array,
+                                    gx: Float32Array): void {
+  checkSize(g);
+  if (isDepthwise(g)) { depthwiseBackwardInput(g, gy, w, gx); return; }
+  const { N, C, K, groups, OH, OW, H, W } = g;
+  const Cg = C / groups, Kg = K / groups;
+  const HW = H * W, OHW = OH * OW;
+  const CRS = Cg * g.R * g.S;
+  const total = N * OHW;
+  const mr = chooseMR(CRS);
+  tapTables(g, Cg);
+  const kcMax = Kg < KC ? Kg : KC;
+  const pb = packBScratch(kcMax * PIX);
+  const pa = packAScratch(MC * kcMax);
+  const t = tile;
+  const off = tapOff;
+  gx.fill(0);
+  for (let P0 = 0; P0 < total; P0 += PIX) {
+    const np = total - P0 < PIX ? total - P0 : PIX;
+    pixelTables(g, P0, np);
+    for (let grp = 0; grp < groups; grp++) {
+      const gOff = grp * Cg * HW;
+      for (let k0 = 0; k0 < Kg; k0 += KC) {
+        const kc = Kg - k0 < KC ? Kg - k0 : KC;
+        gatherGyPanels(gy, OHW, grp * Kg, k0, kc, np, pb);
+        for (let i0 = 0; i0 < CRS; i0 += MC) {
+          const mc = CRS - i0 < MC ? CRS - i0 : MC;
+          // op(A) = w_g^T: w_g is [Kg x CRS], so element (crs, k) sits at k*CRS + crs
+          packA(true, w, grp * Kg * CRS, CRS, i0, mc, k0, kc, mr, pa);
+          for (let j = 0; j < np; j += NR) {
+            const nr = np - j < NR ? np - j : NR;
+            for (let i = 0; i < mc; i += mr) {
+              const m = mc - i < mr ? mc - i : mr;
+              microKernel(mr, kc, pa, i * kc, pb, j * kc, t);
+              const tap0 = i0 + i;
+              for (let c = 0; c < nr; c++) {
+                const jj = j + c;
+                const b = pixX[jj] + gOff;
+                if (pixIn[jj] === 1) {
+                  for (let r = 0, ti = c; r < m; r++, ti += NR) gx[b + off[tap0 + r]] += t[ti];
+                } else {
+                  const ih0 = pixIH[jj], iw0 = pixIW[jj];
+                  for (let r = 0, ti = c; r < m; r++, ti += NR) {
+                    const ih = ih0 + tapR[tap0 + r], iw = iw0 + tapS[tap0 + r];
+                    if (ih >= 0 && ih < H && iw >= 0 && iw < W) gx[b + off[tap0 + r]] += t[ti];
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// weight gradient: gw[K x CRS] = sum over pixel blocks of gy[K x pixels] * col^T[pixels x CRS]
+
+export function conv2dBackwardWeight(g: CheckedConv, x: Float32Array, gy: Float32Array,
+                                     gw: Float32Array): void {
+  checkSize(g);
+  if (isDepthwise(g)) { depthwiseBackwardWeight(g, x, gy, gw); return; }
+  const { N, C, K, groups, OH, OW, H, W } = g;
+  const Cg = C / groups, Kg = K / groups;
+  const HW = H * W, OHW = OH * OW;
+  const CRS = Cg * g.R * g.S;
+  const total = N * OHW;
+  const mr = chooseMR(Kg);
+  tapTables(g, Cg);
+  const ncMax = CRS < WCOLS ? CRS : WCOLS;
+  const pb = packBScratch(Math.ceil(ncMax / NR) * NR * PIX);
+  const pa = packAScratch(MC * PIX);
+  const t = tile;
+  const off = tapOff;
+  if (gwAcc.length < K * CRS) gwAcc = new Float64Array(K * CRS);
+  const acc = gwAcc;
+  acc.fill(0, 0, K * CRS);
+  for (let P0 = 0; P0 < total; P0 += PIX) {
+    const np = total - P0 < PIX ? total - P0 : PIX;
+    pixelTables(g, P0, np);
+    for (let grp = 0; grp < groups; grp++) {
+      const gOff = grp * Cg * HW;
+      for (let c0 = 0; c0 < CRS; c0 += WCOLS) {
+        const nc = CRS - c0 < WCOLS ? CRS - c0 : WCOLS;
+        // B = col^T: panels of NR taps, element (pixel t, tap c) at q*NR*np + t*NR + c
+        for (let j = 0, d = 0; j < nc; j += NR, d += NR * np) {
+          const q0 = c0 + j;
+          if (j + 3 < nc) {
+            const o0 = off[q0], o1 = off[q0 + 1], o2 = off[q0 + 2], o3 = off[q0 + 3];
+            for (let p = 0, e = d; p < np; p++, e += 4) {
+              const b = pixX[p] + gOff;
+              if (pixIn[p] === 1) {
+                pb[e] = x[b + o0]; pb[e + 1] = x[b + o1]; pb[e + 2] = x[b + o2]; pb[e + 3] = x[b + o3];
+              } else {
+                const ih0 = pixIH[p], iw0 = pixIW[p];
+                for (let c = 0; c < NR; c++) {
+                  const ih = ih0 + tapR[q0 + c], iw = iw0 + tapS[q0 + c];
+                  pb[e + c] = ih >= 0 && ih < H && iw >= 0 && iw < W ? x[b + off[q0 + c]] : 0;
+                }
+              }
+            }
+          } else {
+            for (let p = 0, e = d; p < np; p++, e += 4) {
+              const b = pixX[p] + gOff, ih0 = pixIH[p], iw0 = pixIW[p];
+              for (let c = 0; c < NR; c++) {
+                const q = q0 + c;
+                const ih = ih0 + tapR[q], iw = iw0 + tapS[q];
+                pb[e + c] = j + c < nc && ih >= 0 && ih < H && iw >= 0 && iw < W ? x[b + off[q]] : 0;
+              }
+            }
+          }
+        }
+        for (let i0 = 0; i0 < Kg; i0 += MC) {
+          const mc = Kg - i0 < MC ? Kg - i0 : MC;
+          // A = gy_g: panels of mr channels, element (channel r, pixel p) at p*mr + r
+          for (let i = 0, d = 0; i < mc; i += mr, d += mr * np) {
+            const rows = mc - i < mr ? mc - i : mr;
+            for (let r = 0; r < mr; r++) {
+              if (r < rows) {
+                const chan = (grp * Kg + i0 + i + r) * OHW;
+                for (let p = 0, e = d + r; p < np; p++, e += mr) pa[e] = gy[pixY[p] + chan];
+              } else {
+                for (let p = 0, e = d + r; p < np; p++, e += mr) pa[e] = 0;
+              }
+            }
+          }
+          for (let j = 0; j < nc; j += NR) {
+            const nr = nc - j < NR ? nc - j : NR;
+            for (let i = 0; i < mc; i += mr) {
+              const m = mc - i < mr ? mc - i : mr;
+              microKernel(mr, np, pa, i * np, pb, j * np, t);
+              let a = (grp * Kg + i0 + i) * CRS + c0 + j;
+              for (let r = 0, ti = 0; r < m; r++, ti += NR, a += CRS) {
+                for (let c = 0; c < nr; c++) acc[a + c] += t[ti + c];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  for (let i = 0; i < K * CRS; i++) gw[i] = acc[i];
+}
+
+export function conv2dBackwardBias(g: CheckedConv, gy: Float32Array, gb: Float32Array): void {
+  const { N, K } = g;
+  const OHW = g.OH * g.OW;
+  for (let k = 0; k < K; k++) {
+    let s = 0;
+    for (let n = 0; n < N; n++) {
+      const o = (n * K + k) * OHW;
+      for (let p = 0; p < OHW; p++) s += gy[o + p];
+    }
+    gb[k] = s;
+  }
+}
+
+// ---------------------------------------------------------------------------------
+function isDepthwise(g: CheckedConv): boolean {
+  return g.groups > 1 && g.groups === g.C;
+}
+
 function accScratch(n: number): Float64Array {
   if (rowAcc.length < n) rowAcc = new Float64Array(Math.max(n, rowAcc.length * 2));
   return rowAcc;
@@ -50,254 +387,6 @@ function columnRanges(g: CheckedConv): void {
   }
 }
 
-/** The 1x1 / stride 1 / unpadded case, where x itself is the im2col matrix. */
-function isPointwise(g: CheckedConv): boolean {
-  return g.R === 1 && g.S === 1 && g.strideH === 1 && g.strideW === 1 && g.padTop === 0 &&
-    g.padLeft === 0 && g.padBottom === 0 && g.padRight === 0;
-}
-
-function isDepthwise(g: CheckedConv): boolean {
-  return g.groups > 1 && g.groups === g.C;
-}
-
-/** Images per GEMM: enough for TARGET_COLS columns, within the scratch cap. */
-function batchImages(g: CheckedConv, rowsPerImage: number): number {
-  const ohw = g.OH * g.OW;
-  let nb = Math.floor(TARGET_COLS / ohw);
-  const cap = Math.floor(COL_CAP / (rowsPerImage * ohw));
-  if (nb > cap) nb = cap;
-  if (nb > g.N) nb = g.N;
-  return nb < 1 ? 1 : nb;
-}
-
-/**
- * Writes the im2col matrix of channels [c0, c0+Cg) of one image (x from xOff = that image's
- * channel c0) into col: row (c, r, s) at colOff + ((c*R + r)*S + s)*ld, OH*OW values each.
- * columnRanges(g) must have run.
- */
-function im2col(g: CheckedConv, Cg: number, x: Float32Array, xOff: number,
-                col: Float32Array, colOff: number, ld: number): void {
-  const { H, W, R, S, OH, OW, strideH: sh, strideW: sw, dilationH: dh, dilationW: dw } = g;
-  const pt = g.padTop, pl = g.padLeft;
-  const lo = loBuf, hi = hiBuf;
-  const HW = H * W;
-  let row = colOff;
-  for (let c = 0; c < Cg; c++) {
-    const xc = xOff + c * HW;
-    for (let r = 0; r < R; r++) {
-      for (let s = 0; s < S; s++, row += ld) {
-        const l = lo[s], h = hi[s];
-        const sOff = s * dw - pl;
-        let d = row;
-        for (let oh = 0; oh < OH; oh++, d += OW) {
-          const ih = oh * sh - pt + r * dh;
-          if (ih < 0 || ih >= H) {
-            for (let ow = 0; ow < OW; ow++) col[d + ow] = 0;
-            continue;
-          }
-          for (let ow = 0; ow < l; ow++) col[d + ow] = 0;
-          const src = xc + ih * W + sOff;
-          if (sw === 1) {
-            for (let ow = l; ow < h; ow++) col[d + ow] = x[src + ow];
-          } else {
-            for (let ow = l; ow < h; ow++) col[d + ow] = x[src + ow * sw];
-          }
-          for (let ow = h; ow < OW; ow++) col[d + ow] = 0;
-        }
-      }
-    }
-  }
-}
-
-/** The adjoint of im2col: gx[image, channels c0..] += col, same layout. */
-function col2im(g: CheckedConv, Cg: number, col: Float32Array, colOff: number, ld: number,
-                gx: Float32Array, gxOff: number): void {
-  const { H, W, R, S, OH, OW, strideH: sh, strideW: sw, dilationH: dh, dilationW: dw } = g;
-  const pt = g.padTop, pl = g.padLeft;
-  const lo = loBuf, hi = hiBuf;
-  const HW = H * W;
-  let row = colOff;
-  for (let c = 0; c < Cg; c++) {
-    const xc = gxOff + c * HW;
-    for (let r = 0; r < R; r++) {
-      for (let s = 0; s < S; s++, row += ld) {
-        const l = lo[s], h = hi[s];
-        const sOff = s * dw - pl;
-        let d = row;
-        for (let oh = 0; oh < OH; oh++, d += OW) {
-          const ih = oh * sh - pt + r * dh;
-          if (ih < 0 || ih >= H) continue;
-          const dst = xc + ih * W + sOff;
-          if (sw === 1) {
-            for (let ow = l; ow < h; ow++) gx[dst + ow] += col[d + ow];
-          } else {
-            for (let ow = l; ow < h; ow++) gx[dst + ow * sw] += col[d + ow];
-          }
-        }
-      }
-    }
-  }
-}
-
-/** dst[k*ld + b*ohw + p] = src[(n0+b)*imgStride + chOff + k*ohw + p]: gathers a batch. */
-function gatherBatch(src: Float32Array, n0: number, nb: number, imgStride: number, chOff: number,
-                     rows: number, ohw: number, dst: Float32Array): void {
-  const ld = nb * ohw;
-  for (let b = 0; b < nb; b++) {
-    let s = (n0 + b) * imgStride + chOff;
-    let d = b * ohw;
-    for (let k = 0; k < rows; k++, s += ohw, d += ld) {
-      for (let p = 0; p < ohw; p++) dst[d + p] = src[s + p];
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------
-// forward
-
-export function conv2dForward(g: CheckedConv, x: Float32Array, w: Float32Array,
-                              bias: Float32Array | null, y: Float32Array): void {
-  if (isDepthwise(g)) { depthwiseForward(g, x, w, bias, y); return; }
-  const { N, C, K, groups, OH, OW } = g;
-  const Cg = C / groups, Kg = K / groups;
-  const HW = g.H * g.W, OHW = OH * OW;
-  const CRS = Cg * g.R * g.S;
-  const direct = isPointwise(g) && OHW >= 64;
-  const nb = direct ? 1 : batchImages(g, CRS);
-  columnRanges(g);
-  const col = direct ? colBuf : colScratch(CRS * nb * OHW);
-  const tmp = nb > 1 ? tmpScratch(Kg * nb * OHW) : tmpBuf;
-  for (let n0 = 0; n0 < N; n0 += nb) {
-    const nbc = N - n0 < nb ? N - n0 : nb;
-    const cols = nbc * OHW;
-    for (let grp = 0; grp < groups; grp++) {
-      const wOff = grp * Kg * CRS;
-      let B = col, bOff = 0, ldb = cols;
-      if (direct) {
-        B = x; bOff = n0 * C * HW + grp * Cg * HW; ldb = HW;
-      } else {
-        for (let b = 0; b < nbc; b++) {
-          im2col(g, Cg, x, (n0 + b) * C * HW + grp * Cg * HW, col, b * OHW, cols);
-        }
-      }
-      if (nbc === 1) {
-        const yOff = n0 * K * OHW + grp * Kg * OHW;
-        sgemm(false, false, Kg, OHW, CRS, 1, w, wOff, CRS, B, bOff, ldb, 0, y, yOff, OHW);
-        if (bias) {
-          for (let k = 0; k < Kg; k++) {
-            const bv = bias[grp * Kg + k];
-            const o = yOff + k * OHW;
-            for (let p = 0; p < OHW; p++) y[o + p] += bv;
-          }
-        }
-      } else {
-        sgemm(false, false, Kg, cols, CRS, 1, w, wOff, CRS, B, bOff, ldb, 0, tmp, 0, cols);
-        for (let b = 0; b < nbc; b++) {
-          let d = (n0 + b) * K * OHW + grp * Kg * OHW;
-          let s = b * OHW;
-          for (let k = 0; k < Kg; k++, d += OHW, s += cols) {
-            const bv = bias ? bias[grp * Kg + k] : 0;
-            for (let p = 0; p < OHW; p++) y[d + p] = tmp[s + p] + bv;
-          }
-        }
-      }
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------
-// backward: input
-
-export function conv2dBackwardInput(g: CheckedConv, gy: Float32Array, w: Float32Array,
-                                    gx: Float32Array): void {
-  if (isDepthwise(g)) { depthwiseBackwardInput(g, gy, w, gx); return; }
-  const { N, C, K, groups, OH, OW } = g;
-  const Cg = C / groups, Kg = K / groups;
-  const HW = g.H * g.W, OHW = OH * OW;
-  const CRS = Cg * g.R * g.S;
-  const direct = isPointwise(g) && OHW >= 64;
-  const nb = direct ? 1 : batchImages(g, CRS);
-  columnRanges(g);
-  if (!direct) gx.fill(0);
-  const col = direct ? colBuf : colScratch(CRS * nb * OHW);
-  const tmp = nb > 1 ? tmpScratch(Kg * nb * OHW) : tmpBuf;
-  for (let n0 = 0; n0 < N; n0 += nb) {
-    const nbc = N - n0 < nb ? N - n0 : nb;
-    const cols = nbc * OHW;
-    for (let grp = 0; grp < groups; grp++) {
-      const wOff = grp * Kg * CRS;
-      let A = gy, aOff = n0 * K * OHW + grp * Kg * OHW;
-      if (nbc > 1) {
-        gatherBatch(gy, n0, nbc, K * OHW, grp * Kg * OHW, Kg, OHW, tmp);
-        A = tmp; aOff = 0;
-      }
-      if (direct) {
-        sgemm(true, false, Cg, OHW, Kg, 1, w, wOff, Cg, A, aOff, OHW, 0,
-          gx, n0 * C * HW + grp * Cg * HW, HW);
-      } else {
-        sgemm(true, false, CRS, cols, Kg, 1, w, wOff, CRS, A, aOff, cols, 0, col, 0, cols);
-        for (let b = 0; b < nbc; b++) {
-          col2im(g, Cg, col, b * OHW, cols, gx, (n0 + b) * C * HW + grp * Cg * HW);
-        }
-      }
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------
-// backward: weight and bias
-
-export function conv2dBackwardWeight(g: CheckedConv, x: Float32Array, gy: Float32Array,
-                                     gw: Float32Array): void {
-  if (isDepthwise(g)) { depthwiseBackwardWeight(g, x, gy, gw); return; }
-  const { N, C, K, groups, OH, OW } = g;
-  const Cg = C / groups, Kg = K / groups;
-  const HW = g.H * g.W, OHW = OH * OW;
-  const CRS = Cg * g.R * g.S;
-  const direct = isPointwise(g) && OHW >= 64;
-  const nb = direct ? 1 : batchImages(g, CRS);
-  columnRanges(g);
-  const col = direct ? colBuf : colScratch(CRS * nb * OHW);
-  const tmp = nb > 1 ? tmpScratch(Kg * nb * OHW) : tmpBuf;
-  for (let n0 = 0; n0 < N; n0 += nb) {
-    const nbc = N - n0 < nb ? N - n0 : nb;
-    const cols = nbc * OHW;
-    const beta = n0 === 0 ? 0 : 1;
-    for (let grp = 0; grp < groups; grp++) {
-      const wOff = grp * Kg * CRS;
-      let A = gy, aOff = n0 * K * OHW + grp * Kg * OHW;
-      if (nbc > 1) {
-        gatherBatch(gy, n0, nbc, K * OHW, grp * Kg * OHW, Kg, OHW, tmp);
-        A = tmp; aOff = 0;
-      }
-      let B = col, bOff = 0, ldb = cols;
-      if (direct) {
-        B = x; bOff = n0 * C * HW + grp * Cg * HW; ldb = HW;
-      } else {
-        for (let b = 0; b < nbc; b++) {
-          im2col(g, Cg, x, (n0 + b) * C * HW + grp * Cg * HW, col, b * OHW, cols);
-        }
-      }
-      // gw_g[Kg x CRS] (+)= gy_g[Kg x cols] * col[CRS x cols]^T
-      sgemm(false, true, Kg, CRS, cols, 1, A, aOff, cols, B, bOff, ldb, beta, gw, wOff, CRS);
-    }
-  }
-}
-
-export function conv2dBackwardBias(g: CheckedConv, gy: Float32Array, gb: Float32Array): void {
-  const { N, K } = g;
-  const OHW = g.OH * g.OW;
-  for (let k = 0; k < K; k++) {
-    let acc = 0;
-    for (let n = 0; n < N; n++) {
-      const o = (n * K + k) * OHW;
-      for (let p = 0; p < OHW; p++) acc += gy[o + p];
-    }
-    gb[k] = acc;
-  }
-}
-
-// ---------------------------------------------------------------------------------
 // depthwise (groups == C): direct loops
 
 function depthwiseForward(g: CheckedConv, x: Float32Array, w: Float32Array,

@@ -53,6 +53,8 @@ const cases = opCases();
 
 describe('functional fixtures: the case list', function () {
   it('has a case for every functional op the fixtures README names', function () {
+    // Another fixture folder (RECEPTIVE_FIXTURES) may hold any subset.
+    if (process.env.RECEPTIVE_FIXTURES) this.skip();
     const ops = new Set(cases.map((c) => c.op));
     for (const op of ['conv1d', 'conv2d', 'conv_transpose1d', 'conv_transpose2d', 'max_pool1d', 'max_pool2d',
       'avg_pool1d', 'avg_pool2d', 'adaptive_avg_pool2d', 'linear', 'relu', 'batch_norm', 'local_response_norm',

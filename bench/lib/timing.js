@@ -1,0 +1,76 @@
+'use strict';
+// Timing with benchmark.js, reporting the median (and min) of its per-cycle means,
+// the same statistic the C++ and Python peers print. The first call is a warm-up
+// and is timed separately: when it alone exceeds `slowMs`, the case is reported from
+// that single call (flagged single: true) instead of sampling a minutes-long loop.
+
+const path = require('path');
+
+function loadBenchmark() {
+  let Benchmark;
+  try {
+    Benchmark = require('benchmark');
+  } catch {
+    Benchmark = require(path.join(__dirname, '..', '..', 'node_modules', 'benchmark'));
+  }
+  // Call the function by reference, never decompiled into a template: our functions
+  // are closures over prepared buffers.
+  Benchmark.support.decompilation = false;
+  return Benchmark;
+}
+const Benchmark = loadBenchmark();
+
+function stats(sampleSeconds) {
+  const s = sampleSeconds.slice().sort((a, b) => a - b);
+  const n = s.length;
+  const med = n % 2 ? s[(n - 1) / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+  return { ms: med * 1e3, minMs: s[0] * 1e3, samples: n };
+}
+
+function nowMs() {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+/**
+ * Times a synchronous fn. opts: maxTime (s, default 1), minSamples (default 5),
+ * slowMs (default 4000).
+ */
+function timeSync(fn, opts = {}) {
+  const maxTime = opts.maxTime ?? 1;
+  const minSamples = opts.minSamples ?? 5;
+  const slowMs = opts.slowMs ?? 4000;
+  const t0 = nowMs();
+  fn();
+  const first = nowMs() - t0;
+  if (first > slowMs) return { ms: first, minMs: first, samples: 1, single: true };
+  const b = new Benchmark({ fn, maxTime, minSamples, initCount: 1, async: false, delay: 0 });
+  b.run();
+  if (b.error) throw b.error;
+  return stats(b.stats.sample);
+}
+
+/** Times an async fn (returning a promise) with a deferred benchmark. */
+async function timeAsync(fn, opts = {}) {
+  const maxTime = opts.maxTime ?? 1;
+  const minSamples = opts.minSamples ?? 5;
+  const slowMs = opts.slowMs ?? 4000;
+  const t0 = nowMs();
+  await fn();
+  const first = nowMs() - t0;
+  if (first > slowMs) return { ms: first, minMs: first, samples: 1, single: true };
+  await fn();
+  return new Promise((resolve, reject) => {
+    const b = new Benchmark({
+      defer: true, maxTime, minSamples, delay: 0,
+      fn: (deferred) => { fn().then(() => deferred.resolve(), (e) => { b.error = e; deferred.resolve(); }); },
+      onComplete() {
+        if (b.error) reject(b.error);
+        else resolve(stats(b.stats.sample));
+      },
+      onError(e) { reject(e.target?.error ?? e); },
+    });
+    b.run({ async: true });
+  });
+}
+
+module.exports = { timeSync, timeAsync, stats, Benchmark };

@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+'use strict';
+// Markdown tables from bench/latest-<suite>.json.
+//   node bench/report.js                  print them
+//   node bench/report.js --update-readme  replace the block between the results markers
+//                                         of bench/README.md
+const fs = require('fs');
+const path = require('path');
+const { tableData, markdownTable, ratio, fmt } = require('./lib/table');
+const { geomean } = require('./lib/compare');
+
+const BENCH = __dirname;
+const SUITES = ['gemm', 'conv', 'conv-backward', 'pool'];
+
+function report() {
+  const out = [];
+  let first = null;
+  for (const s of SUITES) {
+    const f = path.join(BENCH, `latest-${s}.json`);
+    if (!fs.existsSync(f)) continue;
+    const rec = JSON.parse(fs.readFileSync(f, 'utf8'));
+    if (!first) {
+      first = rec;
+      const p = rec.peak;
+      out.push(`Measured ${rec.date.slice(0, 16).replace('T', ' ')} UTC on ${rec.machine.cpu} (${rec.machine.logicalCpus} CPUs, ${rec.machine.simdFlags.join(' ')}), node ${rec.machine.node}, ${rec.threads} threads, ${rec.stat} of samples.`);
+      out.push(`Backends: native ${rec.backends.native.isa || rec.backends.native.error}${rec.backends.native.openmp ? ' + OpenMP' : ''}; JS ${rec.backends.js.error ? rec.backends.js.error : 'ok'}.`);
+      if (p) {
+        const part = (isa) => (p[isa] ? `${isa} ${Object.entries(p[isa]).map(([t, g]) => `${fmt(g)} GFLOP/s on ${t}`).join(', ')}` : null);
+        out.push(`Peak (bench/peers/fma_peak.cc): ${[part('ymm'), part('zmm')].filter(Boolean).join('; ')}.`);
+      }
+    }
+    const parts = rec.parts || { '': rec };
+    for (const [label, part] of Object.entries(parts)) {
+      out.push('', `### ${rec.title}${label ? ` — ${label}` : ''} (${rec.threads} threads, ${part.metric === 'gflops' ? 'GFLOP/s' : 'ms'}; load average ${rec.loadavg.start[0].toFixed(2)} at start)`, '');
+      let peak = null;
+      if (s === 'gemm' && rec.peak) {
+        const t = String(rec.threads);
+        peak = Math.max(...['ymm', 'zmm'].map((i) => (rec.peak[i] && rec.peak[i][t]) || 0));
+      }
+      out.push(markdownTable(tableData(part, { stat: rec.stat, peak })));
+      const gm = (k) => geomean(part.rows.map((r) => r.ratios[k]));
+      out.push('', `Geometric means: native/JS ${ratio(gm('nativeVsJs'))}, native/best peer ${ratio(gm('nativeVsBestPeer'))}` +
+        (part.rows.some((r) => r.ratios.scaling) ? `, 2 threads/1 thread ${ratio(gm('scaling'))}` : '') + '.');
+      const peers = Object.entries(part.peers).map(([n, i]) => (i.unavailable ? `${n}: not run (${i.unavailable})` : `${n} ${i.version || ''}`));
+      if (peers.length) out.push(`Peers: ${peers.join('; ')}.`);
+    }
+    if (rec.floors) {
+      const f = rec.floors;
+      if (f.native1024) {
+        out.push('', `Issue 2 floor, native: ${f.native1024.rule}: ${fmt(f.native1024.gflops)} GFLOP/s = ${f.native1024.fraction !== null ? (100 * f.native1024.fraction).toFixed(0) : '-'}% of the ${f.native1024.peakIsa} FMA-loop peak ${fmt(f.native1024.peak)}` +
+          (f.native1024.ymmPeak ? ` (${f.native1024.fractionOfYmmPeak !== null ? (100 * f.native1024.fractionOfYmmPeak).toFixed(0) : '-'}% of the 256-bit FMA peak ${fmt(f.native1024.ymmPeak)})` : '') +
+          ` — **${f.native1024.met ? 'met' : 'not met'}**.`);
+      }
+      if (f.js1024) out.push(`Issue 2 floor, JS: ${f.js1024.rule}: ${fmt(f.js1024.gflops)} GFLOP/s — **${f.js1024.met ? 'met' : 'not met'}**.`);
+    }
+  }
+  return out.join('\n');
+}
+
+if (require.main === module) {
+  const md = report();
+  if (process.argv.includes('--update-readme')) {
+    const f = path.join(BENCH, 'README.md');
+    const text = fs.readFileSync(f, 'utf8');
+    const a = '<!-- results:start -->', b = '<!-- results:end -->';
+    const i = text.indexOf(a), j = text.indexOf(b);
+    if (i < 0 || j < 0) throw new Error('README.md has no results markers');
+    fs.writeFileSync(f, `${text.slice(0, i + a.length)}\n${md}\n${text.slice(j)}`);
+    console.log('updated bench/README.md');
+  } else {
+    console.log(md || 'no bench/latest-*.json yet: run `npm run bench` first');
+  }
+}
+
+module.exports = { report };

@@ -1,0 +1,29 @@
+'use strict';
+// Convolution forward on the layers of bench/cases.js (NCHW, no bias). A transposed
+// case runs as conv2dBackwardInput of the convolution it transposes (that is what a
+// transposed convolution is; the ops layer does the same).
+// Peers: PyTorch (F.conv2d / conv_transpose2d / conv1d), oneDNN primitives, onnxruntime
+// Conv/ConvTranspose nodes, tfjs conv2d / depthwiseConv2d / conv2dTranspose.
+const { convCases, convGeometry } = require('../cases');
+const { runCompare, randomArray } = require('../lib/compare');
+
+const size = (s) => s.reduce((a, b) => a * b, 1);
+
+function prepareConvForward(be, c) {
+  const g = convGeometry(c);
+  const x = randomArray(size(c.xShape), 1);
+  const w = randomArray(size(c.wShape), 2);
+  const y = new Float32Array(size(c.yShape));
+  if (c.transposed) return { fn: () => be.conv2dBackwardInput(g, x, w, y), output: y };
+  return { fn: () => be.conv2dForward(g, x, w, null, y), output: y };
+}
+
+module.exports = {
+  name: 'conv',
+  title: 'Convolution forward',
+  metric: 'gflops',
+  prepareConvForward,
+  run(ctx) {
+    return runCompare(ctx, { kind: 'conv', metric: 'gflops', cases: convCases(), prepare: prepareConvForward });
+  },
+};

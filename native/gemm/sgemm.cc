@@ -113,9 +113,17 @@ void gemm_block(const KernelSet& ks, const Problem& p, int64_t m0, int64_t m1, i
   const int64_t M = m1 - m0, N = n1 - n0, K = p.K;
   if (M <= 0 || N <= 0) return;
   const int64_t mr = ks.mr, nr = ks.nr;
-  const int64_t kc = balanced_block(K, g_override.kc ? g_override.kc : ks.kc, 1);
+  // kc: the kernel's choice, capped so an A micro-panel takes at most half of L1.
+  // nc: the B block (kc x nc) takes about half of L2.
+  int64_t kc_cap = g_override.kc ? g_override.kc
+                                 : std::min<int64_t>(ks.kc, l1d_cache_bytes() / 2 / (4 * mr));
+  kc_cap = std::max<int64_t>(kc_cap, 64);
+  const int64_t kc = balanced_block(K, kc_cap, 1);
+  int64_t nc_cap = g_override.nc ? g_override.nc
+                                 : std::min<int64_t>(ks.nc, l2_cache_bytes() / 2 / (4 * kc));
+  nc_cap = std::max<int64_t>(nc_cap / nr * nr, 4 * nr);
   const int64_t mc = balanced_block(M, g_override.mc ? g_override.mc : ks.mc, mr);
-  const int64_t nc = balanced_block(N, g_override.nc ? g_override.nc : ks.nc, nr);
+  const int64_t nc = balanced_block(N, nc_cap, nr);
   ThreadBuffers& buf = thread_buffers();
   float* ap = buf.a.get(static_cast<size_t>(mc * kc));
   float* bp = buf.b.get(static_cast<size_t>(nc * kc));

@@ -27,7 +27,8 @@ struct KernelSet {
   const char* name;
   int mr, nr;       // register tile
   int mc, kc, nc;   // cache blocks: A block mc x kc (L3), B block kc x nc (L2); an
-                    // A micro-panel mr x kc stays in L1
+                    // A micro-panel mr x kc stays in L1. kc and nc are upper bounds that
+                    // the driver lowers to fit the L1/L2 sizes of the running CPU.
   MicroKernel kernel;
   PackA pack_a;
   PackB pack_b;

@@ -126,6 +126,32 @@ int count_physical_cores() {
 #endif
 }
 
+// Size of the level-`level` data (or unified) cache of cpu0 from sysfs, or 0.
+long cache_bytes(int level) {
+#if defined(__linux__)
+  for (int index = 0; index < 8; index++) {
+    const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index) + "/";
+    long lvl = 0;
+    if (!read_int_file(dir + "level", &lvl)) break;
+    std::ifstream type_file(dir + "type");
+    std::string type;
+    type_file >> type;
+    if (lvl != level || (type != "Data" && type != "Unified")) continue;
+    std::ifstream size_file(dir + "size");
+    long size = 0;
+    std::string unit;
+    if (!(size_file >> size)) continue;
+    size_file >> unit;  // "48K"
+    if (!unit.empty() && (unit[0] == 'K' || unit[0] == 'k')) size *= 1024;
+    else if (!unit.empty() && (unit[0] == 'M' || unit[0] == 'm')) size *= 1024 * 1024;
+    return size;
+  }
+#else
+  (void)level;
+#endif
+  return 0;
+}
+
 bool parse_positive_int(const char* s, int* out) {
   if (s == nullptr || *s == '\0') return false;
   char* end = nullptr;
@@ -141,6 +167,7 @@ struct State {
   std::atomic<int> isa{0};
   std::atomic<int> threads{1};
   int cores = 1;
+  long l1d = 0, l2 = 0;
 
   State() : cpu(detect_cpu()) {
     Isa chosen = cpu.best;
@@ -158,6 +185,10 @@ struct State {
     }
     isa.store(static_cast<int>(chosen));
     cores = count_physical_cores();
+    l1d = cache_bytes(1);
+    l2 = cache_bytes(2);
+    if (l1d < 8 * 1024) l1d = 32 * 1024;
+    if (l2 < 128 * 1024) l2 = 1024 * 1024;
     int n = cores;
     int env_n;
     if (parse_positive_int(std::getenv("RECEPTIVE_NUM_THREADS"), &env_n)) n = env_n;
@@ -230,5 +261,7 @@ bool has_openmp() {
 }
 
 int physical_cores() { return state().cores; }
+long l1d_cache_bytes() { return state().l1d; }
+long l2_cache_bytes() { return state().l2; }
 
 }  // namespace receptive

@@ -44,7 +44,10 @@ void tile(int64_t k, const float* ap, const float* bp, float* c, int64_t ldc, in
 #pragma GCC unroll 2
     for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
 #pragma GCC unroll 14
-  for (int i = 0; i < ROWS; i++) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+  for (int i = 0; i < ROWS; i++) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16 * NV - 1), _MM_HINT_T0);
+  }
   for (int64_t p = 0; p < k; p++) {
     __m512 b[NV];
 #pragma GCC unroll 2
@@ -205,7 +208,7 @@ void pack_b(bool trans, int64_t k, int64_t n, const float* b, int64_t ldb, float
 }  // namespace
 
 const KernelSet& avx512_kernels() {
-  static const KernelSet set = {"f32_gemm_14x32_avx512", MR, NR, 1008, 256, 1024,
+  static const KernelSet set = {"f32_gemm_14x32_avx512", MR, NR, 1008, 256, 2048,
                                 kernel_14x32, pack_a, pack_b};
   return set;
 }

@@ -1,6 +1,10 @@
-// AVX2+FMA micro-kernel: 6x16 tile = 12 ymm accumulators, 2 ymm of B and one broadcast
-// of A per row, 15 of the 16 ymm registers. Per k step: 2 loads + 6 broadcasts feeding
-// 12 FMAs, which keeps both FMA pipes busy on Haswell..Zen.
+// AVX2+FMA micro-kernel: 6x16 tile = 12 ymm accumulators + 2 ymm of B + 1 broadcast of A,
+// 15 of the 16 ymm registers. Per k step 2 loads + 6 broadcasts feed 12 FMAs, enough to
+// keep two FMA pipes busy on Haswell..Zen 3 (BLIS/OpenBLAS use the same shape).
+//
+// Edge tiles run the kernel instantiated for fewer rows (1..6) and one or two ymm
+// columns; the last column vector goes through vmaskmov. Packing transposes 8x8 blocks in
+// registers where the source layout needs it.
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -14,74 +18,161 @@ namespace {
 constexpr int MR = 6;
 constexpr int NR = 16;
 
-void kernel_6x16(int64_t k, const float* ap, const float* bp, float* c, int64_t ldc, int64_t m,
-                 int64_t n, float alpha, float beta) {
-  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
-  __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
-  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
-  __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
-  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
-  __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-  for (int64_t i = 0; i < m; i++) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+// Lane i is all-ones when i < n (n clamped to 0..8).
+inline __m256i lane_mask(int64_t n) {
+  const int c = static_cast<int>(n < 0 ? 0 : (n > 8 ? 8 : n));
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+template <int ROWS, int NV>
+void tile(int64_t k, const float* ap, const float* bp, float* c, int64_t ldc, int64_t n,
+          float alpha, float beta) {
+  __m256 acc[ROWS][NV];
+#pragma GCC unroll 6
+  for (int i = 0; i < ROWS; i++)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; v++) acc[i][v] = _mm256_setzero_ps();
+#pragma GCC unroll 6
+  for (int i = 0; i < ROWS; i++) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 8 * NV - 1), _MM_HINT_T0);
+  }
   for (int64_t p = 0; p < k; p++) {
-    const __m256 b0 = _mm256_load_ps(bp);
-    const __m256 b1 = _mm256_load_ps(bp + 8);
-    _mm_prefetch(reinterpret_cast<const char*>(bp + 8 * NR), _MM_HINT_T0);
-    __m256 a;
-    a = _mm256_broadcast_ss(ap + 0);
-    c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
-    a = _mm256_broadcast_ss(ap + 1);
-    c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
-    a = _mm256_broadcast_ss(ap + 2);
-    c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
-    a = _mm256_broadcast_ss(ap + 3);
-    c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
-    a = _mm256_broadcast_ss(ap + 4);
-    c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
-    a = _mm256_broadcast_ss(ap + 5);
-    c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
+    __m256 b[NV];
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; v++) b[v] = _mm256_load_ps(bp + 8 * v);
+#pragma GCC unroll 6
+    for (int i = 0; i < ROWS; i++) {
+      const __m256 a = _mm256_broadcast_ss(ap + i);
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; v++) acc[i][v] = _mm256_fmadd_ps(a, b[v], acc[i][v]);
+    }
     ap += MR;
     bp += NR;
   }
   const __m256 va = _mm256_set1_ps(alpha);
-  __m256 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-  if (m == MR && n == NR) {
-    if (beta == 0.f) {
-      for (int i = 0; i < MR; i++) {
-        _mm256_storeu_ps(c + i * ldc, _mm256_mul_ps(va, acc[i][0]));
-        _mm256_storeu_ps(c + i * ldc + 8, _mm256_mul_ps(va, acc[i][1]));
-      }
-    } else {
-      const __m256 vb = _mm256_set1_ps(beta);
-      for (int i = 0; i < MR; i++) {
-        float* ci = c + i * ldc;
-        _mm256_storeu_ps(ci, _mm256_fmadd_ps(va, acc[i][0], _mm256_mul_ps(vb, _mm256_loadu_ps(ci))));
-        _mm256_storeu_ps(ci + 8,
-                         _mm256_fmadd_ps(va, acc[i][1], _mm256_mul_ps(vb, _mm256_loadu_ps(ci + 8))));
-      }
+  const int64_t tail = n - 8 * (NV - 1);
+  const bool full = tail == 8;
+  const __m256i last = lane_mask(tail);
+  const __m256 vb = _mm256_set1_ps(beta);
+#pragma GCC unroll 6
+  for (int i = 0; i < ROWS; i++) {
+    float* ci = c + i * ldc;
+    float* cl = ci + 8 * (NV - 1);
+    __m256 r0 = _mm256_mul_ps(va, acc[i][0]);
+    __m256 rl = _mm256_mul_ps(va, acc[i][NV - 1]);
+    if (beta != 0.f) {
+      if (NV == 2) r0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(ci), r0);
+      rl = _mm256_fmadd_ps(vb, full ? _mm256_loadu_ps(cl) : _mm256_maskload_ps(cl, last), rl);
     }
-    return;
+    if (NV == 2) _mm256_storeu_ps(ci, r0);
+    if (full) _mm256_storeu_ps(cl, rl);
+    else _mm256_maskstore_ps(cl, last, rl);
   }
-  alignas(32) float tile[MR * NR];
-  for (int i = 0; i < MR; i++) {
-    _mm256_store_ps(tile + i * NR, acc[i][0]);
-    _mm256_store_ps(tile + i * NR + 8, acc[i][1]);
+}
+
+using TileFn = void (*)(int64_t, const float*, const float*, float*, int64_t, int64_t, float, float);
+
+const TileFn kTiles[MR][2] = {
+    {&tile<1, 1>, &tile<1, 2>}, {&tile<2, 1>, &tile<2, 2>}, {&tile<3, 1>, &tile<3, 2>},
+    {&tile<4, 1>, &tile<4, 2>}, {&tile<5, 1>, &tile<5, 2>}, {&tile<6, 1>, &tile<6, 2>},
+};
+
+void kernel_6x16(int64_t k, const float* ap, const float* bp, float* c, int64_t ldc, int64_t m,
+                 int64_t n, float alpha, float beta) {
+  kTiles[m - 1][n > 8 ? 1 : 0](k, ap, bp, c, ldc, n, alpha, beta);
+}
+
+// In-register transpose of an 8x8 block: r[i] holds row i on entry, column i on exit.
+inline void transpose8(__m256 r[8]) {
+  __m256 t[8], u[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
   }
-  store_edge<NR>(tile, c, ldc, m, n, alpha, beta);
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
+    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+  }
+  for (int j = 0; j < 4; j++) {
+    r[j] = _mm256_permute2f128_ps(u[j], u[j + 4], 0x20);
+    r[j + 4] = _mm256_permute2f128_ps(u[j], u[j + 4], 0x31);
+  }
+}
+
+// Destination row q (q < cols) receives src rows [0, rows) at column q, zero past rows;
+// only the lanes in `keep` are stored.
+inline void transpose_block(const float* src, int64_t ld, int rows, int cols, float* dst,
+                            int64_t dst_stride, __m256i keep) {
+  __m256 r[8];
+  const __m256i cm = lane_mask(cols);
+  for (int i = 0; i < 8; i++)
+    r[i] = i < rows ? _mm256_maskload_ps(src + i * ld, cm) : _mm256_setzero_ps();
+  transpose8(r);
+  for (int q = 0; q < cols; q++) _mm256_maskstore_ps(dst + q * dst_stride, keep, r[q]);
 }
 
 void pack_a(bool trans, int64_t m, int64_t k, const float* a, int64_t lda, float* dst) {
-  pack_a_generic<MR>(trans, m, k, a, lda, dst);
+  const __m256i keep = lane_mask(MR);
+  for (int64_t i0 = 0; i0 < m; i0 += MR) {
+    const int rows = static_cast<int>(m - i0 < MR ? m - i0 : MR);
+    float* d = dst + i0 * k;
+    if (trans) {
+      const float* s = a + i0;
+      const __m256i rm = lane_mask(rows);
+      for (int64_t p = 0; p < k; p++)
+        _mm256_maskstore_ps(d + p * MR, keep, _mm256_maskload_ps(s + p * lda, rm));
+    } else {
+      const float* s = a + i0 * lda;
+      for (int64_t p0 = 0; p0 < k; p0 += 8) {
+        const int cols = static_cast<int>(k - p0 < 8 ? k - p0 : 8);
+        transpose_block(s + p0, lda, rows, cols, d + p0 * MR, MR, keep);
+      }
+    }
+  }
 }
 
 void pack_b(bool trans, int64_t k, int64_t n, const float* b, int64_t ldb, float* dst) {
-  pack_b_generic<NR>(trans, k, n, b, ldb, dst);
+  const __m256i all = lane_mask(8);
+  for (int64_t j0 = 0; j0 < n; j0 += NR) {
+    const int cols = static_cast<int>(n - j0 < NR ? n - j0 : NR);
+    float* d = dst + j0 * k;
+    if (!trans) {
+      const float* s = b + j0;
+      if (cols == NR) {
+        for (int64_t p = 0; p < k; p++) {
+          _mm256_store_ps(d + p * NR, _mm256_loadu_ps(s + p * ldb));
+          _mm256_store_ps(d + p * NR + 8, _mm256_loadu_ps(s + p * ldb + 8));
+        }
+      } else {
+        const __m256i m0 = lane_mask(cols), m1 = lane_mask(cols - 8);
+        for (int64_t p = 0; p < k; p++) {
+          _mm256_store_ps(d + p * NR, _mm256_maskload_ps(s + p * ldb, m0));
+          _mm256_store_ps(d + p * NR + 8, _mm256_maskload_ps(s + p * ldb + 8, m1));
+        }
+      }
+    } else {
+      const float* s = b + j0 * ldb;
+      const int lo = cols < 8 ? cols : 8, hi = cols - lo;
+      for (int64_t p0 = 0; p0 < k; p0 += 8) {
+        const int steps = static_cast<int>(k - p0 < 8 ? k - p0 : 8);
+        transpose_block(s + p0, ldb, lo, steps, d + p0 * NR, NR, all);
+        if (hi > 0) {
+          transpose_block(s + 8 * ldb + p0, ldb, hi, steps, d + p0 * NR + 8, NR, all);
+        } else {
+          for (int q = 0; q < steps; q++) _mm256_store_ps(d + (p0 + q) * NR + 8, _mm256_setzero_ps());
+        }
+      }
+    }
+  }
 }
 
 }  // namespace
 
 const KernelSet& avx2_kernels() {
-  static const KernelSet set = {"f32_gemm_6x16_avx2", MR, NR, 144, 256, 2048,
+  static const KernelSet set = {"f32_gemm_6x16_avx2", MR, NR, 1008, 384, 2048,
                                 kernel_6x16, pack_a, pack_b};
   return set;
 }

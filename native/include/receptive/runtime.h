@@ -40,5 +40,9 @@ bool has_openmp();
 // Physical cores (distinct core_id/physical_package_id among the CPUs this process may
 // run on); hardware_concurrency() when the topology cannot be read.
 int physical_cores();
+// Per-core data cache sizes in bytes, level 1 and 2 (sysfs on Linux; 32 KiB / 1 MiB when
+// unknown). The GEMM driver sizes its cache blocks from them.
+long l1d_cache_bytes();
+long l2_cache_bytes();
 
 }  // namespace receptive

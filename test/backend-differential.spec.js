@@ -4,7 +4,8 @@
 // sizes, kernels, strides, dilations and per-side padding (negative bottom/right included);
 // max / average pooling with floor and ceil output sizes and countIncludePad; adaptive
 // average pooling; gemm shapes. The native side also switches thread counts between cases
-// so that its serial and parallel paths both meet the JS results.
+// and instruction sets (scalar / AVX2 / AVX-512, those the CPU runs) between cases so that
+// its serial and parallel paths and every ISA's kernels meet the JS results.
 // Skipped when the native addon is unavailable or RECEPTIVE_BACKEND=js.
 'use strict';
 const assert = require('assert');
@@ -141,8 +142,9 @@ const poolLabel = (g) => `N${g.N} C${g.C} ${g.H}x${g.W} k${g.kernelH}x${g.kernel
   `p${g.padH},${g.padW} d${g.dilationH},${g.dilationW} out ${g.OH}x${g.OW}`;
 
 describe('backend differential: native vs js', function () {
-  let native = null, js = null, threads0 = 1;
+  let native = null, js = null, threads0 = 1, isa0 = null;
   let caseNo = 0;
+  const isas = [];
 
   before(function () {
     if (process.env.RECEPTIVE_BACKEND === 'js') this.skip();
@@ -150,10 +152,31 @@ describe('backend differential: native vs js', function () {
     if (!native) this.skip();
     js = select.getBackendInstance('js');
     threads0 = native.getNumThreads();
+    isa0 = native.info().isa;
+    for (const isa of ['scalar', 'avx2', 'avx512']) {
+      try {
+        native.setIsa(isa);
+        isas.push(isa);
+      } catch (e) {
+        if (!(e instanceof RangeError)) throw e;
+      }
+    }
+    native.setIsa(isa0);
   });
-  after(function () { if (native) native.setNumThreads(threads0); });
-  // Alternate 1, 2 and 3 native threads so that serial and parallel paths both run.
-  beforeEach(function () { if (native) native.setNumThreads(1 + (caseNo++ % 3)); });
+  after(function () {
+    if (native) {
+      native.setNumThreads(threads0);
+      native.setIsa(isa0);
+    }
+  });
+  // Alternate 1, 2 and 3 native threads, and the ISAs every third case, so that every
+  // pairing occurs.
+  beforeEach(function () {
+    if (!native) return;
+    native.setNumThreads(1 + (caseNo % 3));
+    native.setIsa(isas[Math.floor(caseNo / 3) % isas.length] || isa0);
+    caseNo++;
+  });
 
   /** Runs fn(backend) -> {name: array} on both backends and compares every output. */
   function agree(fn, label) {

@@ -481,6 +481,8 @@ describeEachBackend('backend kernels', function (name, b) {
         it('info() reports it', function () { assert.strictEqual(b.info().isa, isa); });
         describe('gemm', function () { gemmTests(get); });
         describe('conv', function () { convTests(get); });
+        describe('pooling', function () { poolTests(get); });
+        describe('worked examples', function () { examplesTests(get); });
       });
     }
 

@@ -14,3 +14,20 @@ void depthwise_backward_weight(const ConvGeometry& g, const float* x, const floa
 
 }  // namespace conv_detail
 }  // namespace receptive
+
+namespace receptive {
+namespace conv_detail {
+// One set per ISA (depthwise_kernels.inc); the functions above dispatch among them.
+#define RECEPTIVE_DW_DECLARE(ns)                                                              \
+  namespace ns {                                                                              \
+  void forward(const ConvGeometry& g, const float* x, const float* w, const float* bias,      \
+               float* y);                                                                     \
+  void backward_input(const ConvGeometry& g, const float* gy, const float* w, float* gx);    \
+  void backward_weight(const ConvGeometry& g, const float* x, const float* gy, float* gw);   \
+  }
+RECEPTIVE_DW_DECLARE(baseline)
+RECEPTIVE_DW_DECLARE(avx2)
+RECEPTIVE_DW_DECLARE(avx512)
+#undef RECEPTIVE_DW_DECLARE
+}  // namespace conv_detail
+}  // namespace receptive

@@ -353,6 +353,15 @@ describe('js backend', function () {
       runConv({ ...base, N: 2, C: 1, H: 32, W: 32, K: 6, R: 5, S: 5, groups: 1 }, rand, 'LeNet conv1');
     });
 
+    it('crosses every blocking boundary (CRS > 512, K/groups > 256, pixels > 256)', function () {
+      this.timeout(60000);
+      const rand = rng(13);
+      runConv({ N: 6, C: 36, H: 7, W: 9, K: 260, R: 4, S: 4, strideH: 1, strideW: 1, padTop: 1,
+        padBottom: 0, padLeft: 1, padRight: 1, dilationH: 1, dilationW: 1, groups: 1 }, rand, 'large');
+      runConv({ N: 3, C: 40, H: 6, W: 6, K: 250, R: 3, S: 3, strideH: 2, strideW: 1, padTop: 2,
+        padBottom: 1, padLeft: 0, padRight: 2, dilationH: 1, dilationW: 2, groups: 2 }, rand, 'large grouped');
+    });
+
     it('depthwise with a channel multiplier, stride and padding', function () {
       const rand = rng(11);
       runConv({ N: 2, C: 4, H: 12, W: 9, K: 8, R: 3, S: 3, strideH: 2, strideW: 1, padTop: 1,

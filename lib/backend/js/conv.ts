@@ -287,30 +287,24 @@ export function conv2dBackwardWeight(g: CheckedConv, x: Float32Array, gy: Float3
       const gOff = grp * Cg * HW;
       for (let c0 = 0; c0 < CRS; c0 += WCOLS) {
         const nc = CRS - c0 < WCOLS ? CRS - c0 : WCOLS;
-        // B = col^T: panels of NR taps, element (pixel t, tap c) at q*NR*np + t*NR + c
+        // B = col^T: panels of NR taps, element (pixel p, tap c) at q*NR*np + p*NR + c
         for (let j = 0, d = 0; j < nc; j += NR, d += NR * np) {
           const q0 = c0 + j;
-          if (j + 3 < nc) {
-            const o0 = off[q0], o1 = off[q0 + 1], o2 = off[q0 + 2], o3 = off[q0 + 3];
-            for (let p = 0, e = d; p < np; p++, e += 4) {
-              const b = pixX[p] + gOff;
-              if (pixIn[p] === 1) {
-                pb[e] = x[b + o0]; pb[e + 1] = x[b + o1]; pb[e + 2] = x[b + o2]; pb[e + 3] = x[b + o3];
-              } else {
-                const ih0 = pixIH[p], iw0 = pixIW[p];
-                for (let c = 0; c < NR; c++) {
-                  const ih = ih0 + tapR[q0 + c], iw = iw0 + tapS[q0 + c];
-                  pb[e + c] = ih >= 0 && ih < H && iw >= 0 && iw < W ? x[b + off[q0 + c]] : 0;
-                }
-              }
-            }
-          } else {
-            for (let p = 0, e = d; p < np; p++, e += 4) {
-              const b = pixX[p] + gOff, ih0 = pixIH[p], iw0 = pixIW[p];
+          const cnt = nc - j < NR ? nc - j : NR;
+          const o0 = off[q0], o1 = off[q0 + (cnt > 1 ? 1 : 0)];
+          const o2 = off[q0 + (cnt > 2 ? 2 : 0)], o3 = off[q0 + (cnt > 3 ? 3 : 0)];
+          for (let p = 0, e = d; p < np; p++, e += 4) {
+            const b = pixX[p] + gOff;
+            if (pixIn[p] === 1 && cnt === NR) {
+              pb[e] = x[b + o0]; pb[e + 1] = x[b + o1]; pb[e + 2] = x[b + o2]; pb[e + 3] = x[b + o3];
+            } else if (pixIn[p] === 1) {
+              for (let c = 0; c < NR; c++) pb[e + c] = c < cnt ? x[b + off[q0 + c]] : 0;
+            } else {
+              const ih0 = pixIH[p], iw0 = pixIW[p];
               for (let c = 0; c < NR; c++) {
                 const q = q0 + c;
                 const ih = ih0 + tapR[q], iw = iw0 + tapS[q];
-                pb[e + c] = j + c < nc && ih >= 0 && ih < H && iw >= 0 && iw < W ? x[b + off[q]] : 0;
+                pb[e + c] = c < cnt && ih >= 0 && ih < H && iw >= 0 && iw < W ? x[b + off[q]] : 0;
               }
             }
           }

@@ -362,6 +362,24 @@ describe('js backend', function () {
         padBottom: 1, padLeft: 0, padRight: 2, dilationH: 1, dilationW: 2, groups: 2 }, rand, 'large grouped');
     });
 
+    it('depthwise 3x3 (unrolled path) over strides, dilations, paddings and tiny planes', function () {
+      const rand = rng(17);
+      let done = 0;
+      while (done < 80) {
+        const C = randInt(rand, 1, 3);
+        const g = { N: randInt(rand, 1, 2), C, H: randInt(rand, 1, 12), W: randInt(rand, 1, 12),
+          K: C * randInt(rand, 1, 2), R: 3, S: 3, strideH: randInt(rand, 1, 2), strideW: randInt(rand, 1, 2),
+          padTop: randInt(rand, 0, 4), padBottom: randInt(rand, -2, 3), padLeft: randInt(rand, 0, 4),
+          padRight: randInt(rand, -2, 3), dilationH: randInt(rand, 1, 2), dilationW: randInt(rand, 1, 2),
+          groups: C };
+        if (C === 1) g.groups = 1;   // then it is an ordinary convolution: still worth checking
+        const [OH, OW] = outSize(g);
+        if (OH < 1 || OW < 1) continue;
+        runConv(g, rand, `dw3x3 ${JSON.stringify(g)}`);
+        done++;
+      }
+    });
+
     it('depthwise with a channel multiplier, stride and padding', function () {
       const rand = rng(11);
       runConv({ N: 2, C: 4, H: 12, W: 9, K: 8, R: 3, S: 3, strideH: 2, strideW: 1, padTop: 1,

@@ -386,6 +386,7 @@ function columnRanges(g: CheckedConv): void {
 function depthwiseForward(g: CheckedConv, x: Float32Array, w: Float32Array,
                           bias: Float32Array | null, y: Float32Array): void {
   const { N, C, H, W, K, R, S, OH, OW, strideH: sh, strideW: sw, dilationH: dh, dilationW: dw } = g;
+  if (R === 3 && S === 3) { depthwise3x3Forward(g, x, w, bias, y); return; }
   const pt = g.padTop, pl = g.padLeft;
   const mult = K / C;
   const HW = H * W, OHW = OH * OW;
@@ -423,6 +424,7 @@ function depthwiseForward(g: CheckedConv, x: Float32Array, w: Float32Array,
 function depthwiseBackwardInput(g: CheckedConv, gy: Float32Array, w: Float32Array,
                                 gx: Float32Array): void {
   const { N, C, H, W, K, R, S, OH, OW, strideH: sh, strideW: sw, dilationH: dh, dilationW: dw } = g;
+  if (R === 3 && S === 3 && sh === 1 && sw === 1) { depthwise3x3BackwardInput(g, gy, w, gx); return; }
   const pt = g.padTop, pl = g.padLeft;
   const mult = K / C;
   const HW = H * W, OHW = OH * OW;
@@ -457,6 +459,7 @@ function depthwiseBackwardInput(g: CheckedConv, gy: Float32Array, w: Float32Arra
 function depthwiseBackwardWeight(g: CheckedConv, x: Float32Array, gy: Float32Array,
                                  gw: Float32Array): void {
   const { N, C, H, W, K, R, S, OH, OW, strideH: sh, strideW: sw, dilationH: dh, dilationW: dw } = g;
+  if (R === 3 && S === 3) { depthwise3x3BackwardWeight(g, x, gy, gw); return; }
   const pt = g.padTop, pl = g.padLeft;
   const mult = K / C;
   const HW = H * W, OHW = OH * OW;
@@ -483,5 +486,154 @@ function depthwiseBackwardWeight(g: CheckedConv, x: Float32Array, gy: Float32Arr
         gw[(k * R + r) * S + s] = acc;
       }
     }
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// depthwise 3x3 (the MobileNet case): nine weights in locals, so each output costs nine
+// loads and one store instead of a read-modify-write of a row accumulator per tap.
+
+/**
+ * dst[oh, ow] (+)= sum_{r,s<3} w[wOff + 3r + s] * src[oh*sh + offH + r*dh, ow*sw + offW + s*dw]
+ * over one plane, taps outside src counting as zero. With accumulate, adds to dst;
+ * otherwise writes bias + sum.
+ */
+function plane3x3(src: Float32Array, sOff: number, SH: number, SW: number,
+                  dst: Float32Array, dOff: number, DH: number, DW: number,
+                  sh: number, sw: number, offH: number, offW: number, dh: number, dw: number,
+                  w: Float32Array, wOff: number, flip: boolean, bias: number, accumulate: boolean): void {
+  const w0 = w[wOff + (flip ? 8 : 0)], w1 = w[wOff + (flip ? 7 : 1)], w2 = w[wOff + (flip ? 6 : 2)];
+  const w3 = w[wOff + (flip ? 5 : 3)], w4 = w[wOff + 4], w5 = w[wOff + (flip ? 3 : 5)];
+  const w6 = w[wOff + (flip ? 2 : 6)], w7 = w[wOff + (flip ? 1 : 7)], w8 = w[wOff + (flip ? 0 : 8)];
+  // output columns whose three taps all lie inside [0, SW)
+  let lo = offW >= 0 ? 0 : Math.ceil(-offW / sw);
+  let hi = SW - 1 - offW - 2 * dw < 0 ? 0 : Math.floor((SW - 1 - offW - 2 * dw) / sw) + 1;
+  if (hi > DW) hi = DW;
+  if (lo > hi) lo = hi;
+  const dw2 = 2 * dw;
+  for (let oh = 0; oh < DH; oh++) {
+    const ih = oh * sh + offH;
+    const d = dOff + oh * DW;
+    const rowsInside = ih >= 0 && ih + 2 * dh < SH;
+    const l = rowsInside ? lo : DW, h = rowsInside ? hi : DW;
+    // border pixels: checked taps
+    for (let ow = 0; ow < DW; ow++) {
+      if (ow === l && l < h) { ow = h - 1; continue; }
+      let acc = 0;
+      for (let r = 0; r < 3; r++) {
+        const y = ih + r * dh;
+        if (y < 0 || y >= SH) continue;
+        for (let s = 0; s < 3; s++) {
+          const xx = ow * sw + offW + s * dw;
+          if (xx < 0 || xx >= SW) continue;
+          const t = flip ? 8 - (3 * r + s) : 3 * r + s;
+          acc += w[wOff + t] * src[sOff + y * SW + xx];
+        }
+      }
+      dst[d + ow] = accumulate ? dst[d + ow] + acc : acc + bias;
+    }
+    if (l >= h) continue;
+    const x0 = sOff + ih * SW + offW, x1 = x0 + dh * SW, x2 = x1 + dh * SW;
+    if (sw === 1) {
+      for (let ow = l; ow < h; ow++) {
+        const acc = w0 * src[x0 + ow] + w1 * src[x0 + ow + dw] + w2 * src[x0 + ow + dw2] +
+          w3 * src[x1 + ow] + w4 * src[x1 + ow + dw] + w5 * src[x1 + ow + dw2] +
+          w6 * src[x2 + ow] + w7 * src[x2 + ow + dw] + w8 * src[x2 + ow + dw2];
+        dst[d + ow] = accumulate ? dst[d + ow] + acc : acc + bias;
+      }
+    } else {
+      for (let ow = l; ow < h; ow++) {
+        const i = ow * sw;
+        const acc = w0 * src[x0 + i] + w1 * src[x0 + i + dw] + w2 * src[x0 + i + dw2] +
+          w3 * src[x1 + i] + w4 * src[x1 + i + dw] + w5 * src[x1 + i + dw2] +
+          w6 * src[x2 + i] + w7 * src[x2 + i + dw] + w8 * src[x2 + i + dw2];
+        dst[d + ow] = accumulate ? dst[d + ow] + acc : acc + bias;
+      }
+    }
+  }
+}
+
+function depthwise3x3Forward(g: CheckedConv, x: Float32Array, w: Float32Array,
+                             bias: Float32Array | null, y: Float32Array): void {
+  const { N, C, H, W, K, OH, OW } = g;
+  const mult = K / C;
+  for (let n = 0; n < N; n++) {
+    for (let k = 0; k < K; k++) {
+      const c = (k / mult) | 0;
+      plane3x3(x, (n * C + c) * H * W, H, W, y, (n * K + k) * OH * OW, OH, OW,
+        g.strideH, g.strideW, -g.padTop, -g.padLeft, g.dilationH, g.dilationW,
+        w, k * 9, false, bias ? bias[k] : 0, false);
+    }
+  }
+}
+
+/** Stride 1 only: gx is the correlation of gy with the flipped kernel. */
+function depthwise3x3BackwardInput(g: CheckedConv, gy: Float32Array, w: Float32Array,
+                                   gx: Float32Array): void {
+  const { N, C, H, W, K, OH, OW, dilationH: dh, dilationW: dw } = g;
+  const mult = K / C;
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      for (let m = 0; m < mult; m++) {
+        const k = c * mult + m;
+        plane3x3(gy, (n * K + k) * OH * OW, OH, OW, gx, (n * C + c) * H * W, H, W,
+          1, 1, g.padTop - 2 * dh, g.padLeft - 2 * dw, dh, dw, w, k * 9, true, 0, m > 0);
+      }
+    }
+  }
+}
+
+function depthwise3x3BackwardWeight(g: CheckedConv, x: Float32Array, gy: Float32Array,
+                                    gw: Float32Array): void {
+  const { N, C, H, W, K, OH, OW, strideH: sh, strideW: sw, dilationH: dh, dilationW: dw } = g;
+  const pt = g.padTop, pl = g.padLeft;
+  const mult = K / C;
+  let lo = Math.ceil(pl / sw);
+  let hi = W - 1 + pl - 2 * dw < 0 ? 0 : Math.floor((W - 1 + pl - 2 * dw) / sw) + 1;
+  if (hi > OW) hi = OW;
+  if (lo > hi) lo = hi;
+  const dw2 = 2 * dw;
+  for (let k = 0; k < K; k++) {
+    const c = (k / mult) | 0;
+    let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0, a8 = 0;
+    for (let n = 0; n < N; n++) {
+      const xp = (n * C + c) * H * W, yp = (n * K + k) * OH * OW;
+      for (let oh = 0; oh < OH; oh++) {
+        const ih = oh * sh - pt;
+        const yr = yp + oh * OW;
+        const rowsInside = ih >= 0 && ih + 2 * dh < H;
+        const l = rowsInside ? lo : OW, h = rowsInside ? hi : OW;
+        for (let ow = 0; ow < OW; ow++) {
+          if (ow === l && l < h) { ow = h - 1; continue; }
+          const gv = gy[yr + ow];
+          for (let r = 0; r < 3; r++) {
+            const yy = ih + r * dh;
+            if (yy < 0 || yy >= H) continue;
+            for (let s = 0; s < 3; s++) {
+              const xx = ow * sw - pl + s * dw;
+              if (xx < 0 || xx >= W) continue;
+              const v = gv * x[xp + yy * W + xx];
+              switch (3 * r + s) {
+                case 0: a0 += v; break; case 1: a1 += v; break; case 2: a2 += v; break;
+                case 3: a3 += v; break; case 4: a4 += v; break; case 5: a5 += v; break;
+                case 6: a6 += v; break; case 7: a7 += v; break; default: a8 += v;
+              }
+            }
+          }
+        }
+        if (l >= h) continue;
+        const x0 = xp + ih * W - pl, x1 = x0 + dh * W, x2 = x1 + dh * W;
+        for (let ow = l; ow < h; ow++) {
+          const gv = gy[yr + ow];
+          const i = ow * sw;
+          a0 += gv * x[x0 + i]; a1 += gv * x[x0 + i + dw]; a2 += gv * x[x0 + i + dw2];
+          a3 += gv * x[x1 + i]; a4 += gv * x[x1 + i + dw]; a5 += gv * x[x1 + i + dw2];
+          a6 += gv * x[x2 + i]; a7 += gv * x[x2 + i + dw]; a8 += gv * x[x2 + i + dw2];
+        }
+      }
+    }
+    const o = k * 9;
+    gw[o] = a0; gw[o + 1] = a1; gw[o + 2] = a2; gw[o + 3] = a3; gw[o + 4] = a4;
+    gw[o + 5] = a5; gw[o + 6] = a6; gw[o + 7] = a7; gw[o + 8] = a8;
   }
 }

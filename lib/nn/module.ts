@@ -14,6 +14,8 @@
 // two a parent uses; without hooks both are the same plain method call.
 import { Tensor, formatShape } from '../tensor';
 import { Parameter } from './parameter';
+import { summarize, predictWith } from './summary';
+import type { SummaryOptions, SummaryResult } from './summary';
 
 /** A tensor-like value accepted by loadStateDict: a Tensor or a `{shape, data}` record. */
 export interface TensorLike {
@@ -400,6 +402,23 @@ export abstract class Module {
     }
     for (const [target, data] of copies) copyInto(target.data, data);
     return { missingKeys: missing, unexpectedKeys: unexpected };
+  }
+
+  // ---- inference and inspection (lib/nn/summary.ts) -----------------------------------
+
+  /**
+   * One forward pass on a zero input of `inputShape` ([N, C, H, W], or [C, H, W] for one
+   * image) that prints and returns, per layer: name, type, output shape, parameters,
+   * multiply-adds, receptive field of one output unit in input pixels and its jump; then
+   * totals. `{print: false}` only returns the data.
+   */
+  summary(inputShape: number[], options?: SummaryOptions): SummaryResult {
+    return summarize(this, inputShape, options);
+  }
+
+  /** forward(...args) in eval mode without recording a tape; every module's mode is restored. */
+  predict(...args: Parameters<this['forward']>): ReturnType<this['forward']> {
+    return predictWith(this, args) as ReturnType<this['forward']>;
   }
 
   // ---- printing -----------------------------------------------------------------------

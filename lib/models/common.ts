@@ -1,0 +1,107 @@
+// Pieces shared by the zoo: option checks, seeded initialisation, and two fused
+// element-wise steps used on the hot path (ReLU on a fresh activation, residual add + ReLU).
+import { Tensor, formatShape } from '../tensor';
+import { needsGrad, record } from '../autograd/engine';
+import * as F from '../functional';
+import { Generator, defaultGenerator } from '../random';
+
+export interface ModelOptions {
+  /** Output classes (default 10 for LeNet-5, 1000 for the ImageNet models). */
+  numClasses?: number;
+  /** Seeds the initialisation of every layer (default: the process-wide generator, see manualSeed). */
+  seed?: number;
+}
+
+export function modelGenerator(o: ModelOptions): Generator {
+  if (o.seed === undefined) return defaultGenerator;
+  if (typeof o.seed !== 'number' || !Number.isFinite(o.seed)) throw new RangeError(`seed must be a finite number, got ${String(o.seed)}`);
+  return new Generator(o.seed);
+}
+
+export function checkNumClasses(model: string, n: unknown, fallback = 10): number {
+  if (n === undefined) return fallback;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw new RangeError(`${model}: numClasses must be a positive integer, got ${String(n)}`);
+  return n;
+}
+
+/** Rejects unknown option keys (a typo such as `auxLogit` would otherwise pass silently). */
+export function checkModelOptions(model: string, options: unknown, allowed: readonly string[]): Record<string, unknown> {
+  if (options === undefined || options === null) return {};
+  if (typeof options !== 'object' || Array.isArray(options)) throw new TypeError(`${model}: options must be an object, got ${typeof options}`);
+  for (const k of Object.keys(options)) {
+    if ((options as Record<string, unknown>)[k] === undefined) continue;
+    if (!allowed.includes(k)) throw new TypeError(`${model}: unknown option '${k}' (known: ${allowed.join(', ')})`);
+  }
+  return options as Record<string, unknown>;
+}
+
+export function checkProbability(model: string, name: string, p: unknown, fallback: number): number {
+  if (p === undefined) return fallback;
+  if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new RangeError(`${model}: ${name} must be a number in [0, 1], got ${String(p)}`);
+  return p;
+}
+
+export function checkBooleanOption(model: string, name: string, v: unknown, fallback: boolean): boolean {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') throw new TypeError(`${model}: ${name} must be a boolean, got ${typeof v}`);
+  return v;
+}
+
+export function checkImageInput(model: string, x: unknown, channels: number, minSize = 1): Tensor {
+  if (!(x instanceof Tensor)) throw new TypeError(`${model}: expected a Tensor input [N, ${channels}, H, W]`);
+  if (x.ndim !== 4 || x.shape[1] !== channels || x.shape[0] < 1) {
+    throw new RangeError(`${model} expects input [N, ${channels}, H, W], got ${formatShape(x.shape)}`);
+  }
+  if (x.shape[2] < minSize || x.shape[3] < minSize) {
+    throw new RangeError(`${model} needs images of at least ${minSize}x${minSize}, got ${formatShape(x.shape)}`);
+  }
+  return x;
+}
+
+/** Truncated normal N(0, std^2) restricted to [-2 std, 2 std] (scipy's truncnorm(-2, 2, scale=std)). */
+export function truncNormal_(t: Tensor, std: number, generator: Generator): Tensor {
+  const d = t.data;
+  for (let i = 0; i < d.length; i++) {
+    let v: number;
+    do v = generator.normal(); while (v < -2 || v > 2);
+    d[i] = v * std;
+  }
+  return t;
+}
+
+/**
+ * ReLU of an activation this model just produced. Without a tape (inference) it rewrites
+ * the tensor in place, as PyTorch's ReLU(inplace=True) does, saving an allocation and a
+ * pass; `keep` lists tensors that must not be overwritten (a block's input). With a tape
+ * it is F.relu.
+ */
+export function reluFresh(t: Tensor, ...keep: Tensor[]): Tensor {
+  if (needsGrad(t) || keep.includes(t)) return F.relu(t);
+  const d = t.data;
+  for (let i = 0; i < d.length; i++) { const v = d[i]; if (v < 0) d[i] = 0; }
+  return t;
+}
+
+/**
+ * relu(a + b) for a residual join, one pass. Without a tape the sum lands in `a` (a fresh
+ * activation of the block) unless a is listed in `keep`.
+ */
+export function addRelu(a: Tensor, b: Tensor, ...keep: Tensor[]): Tensor {
+  if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
+    throw new RangeError(`residual add: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} differ`);
+  }
+  const ad = a.data, bd = b.data, n = ad.length;
+  const grad = needsGrad(a, b);
+  const inPlace = !grad && a !== b && !keep.includes(a);
+  const y = inPlace ? ad : new Float32Array(n);
+  for (let i = 0; i < n; i++) { const v = ad[i] + bd[i]; y[i] = v > 0 ? v : 0; }
+  if (inPlace) return a;
+  const out = new Tensor(y, a.shape.slice());
+  if (!grad) return out;
+  return record(out, 'addRelu', [a, b], (gyT) => {
+    const gy = gyT.data, g = new Float32Array(n);
+    for (let i = 0; i < n; i++) g[i] = y[i] > 0 ? gy[i] : 0;
+    const gt = new Tensor(g, a.shape.slice());
+    return [a.requiresGrad ? gt : null, b.requiresGrad ? gt : null];
+  });
+}

@@ -1,0 +1,223 @@
+// ResNet (He, Zhang, Ren & Sun, "Deep residual learning for image recognition", CVPR 2016)
+// as torchvision builds it, module for module, so torchvision's state_dicts load:
+//   stem conv1 7x7/2 (no bias), bn1, ReLU, maxpool 3x3/2 pad 1; layer1..layer4, each a
+//   Sequential of blocks named 0, 1, ...; avgpool (global); fc.
+//   BasicBlock (ResNet-18/34): conv1 3x3 (stride), bn1, conv2 3x3, bn2.
+//   Bottleneck (ResNet-50/101/152): conv1 1x1, bn1, conv2 3x3 (stride: "ResNet v1.5", as
+//   torchvision; the paper strides the first 1x1), bn2, conv3 1x1 (x4 channels), bn3.
+//   The shortcut is the identity, or where the shape changes a 1x1 projection
+//   `downsample` = Sequential(conv 1x1 with the block's stride, BatchNorm): downsample.0/1.
+// Convolutions have no bias; BatchNorm eps is 1e-5. Initialisation is torchvision's:
+// Kaiming normal (fan_out, ReLU gain) for convolutions, BatchNorm weight 1 and bias 0, the
+// default for fc; zeroInitResidual zeroes each block's last BatchNorm weight.
+// groups / widthPerGroup give torchvision's ResNeXt and wide ResNet variants.
+import { Tensor } from '../tensor';
+import * as F from '../functional';
+import { Module } from '../nn/module';
+import { Sequential } from '../nn/container';
+import { Conv2d } from '../nn/conv';
+import { Linear } from '../nn/linear';
+import { BatchNorm2d } from '../nn/normalization';
+import { MaxPool2d, AdaptiveAvgPool2d } from '../nn/pooling';
+import { kaimingNormal_ } from '../nn/init';
+import { Generator } from '../random';
+import {
+  ModelOptions, addRelu, checkBooleanOption, checkImageInput, checkModelOptions, checkNumClasses, modelGenerator, reluFresh,
+} from './common';
+
+interface BlockOptions {
+  stride?: number;
+  downsample?: Sequential | null;
+  groups?: number;
+  baseWidth?: number;
+  dilation?: number;
+  generator?: Generator;
+}
+
+function conv3x3(cin: number, cout: number, stride: number, groups: number, dilation: number, generator?: Generator): Conv2d {
+  return new Conv2d(cin, cout, 3, { stride, padding: dilation, groups, dilation, bias: false, generator });
+}
+
+function conv1x1(cin: number, cout: number, stride: number, generator?: Generator): Conv2d {
+  return new Conv2d(cin, cout, 1, { stride, bias: false, generator });
+}
+
+/** Two 3x3 convolutions with a shortcut (ResNet-18/34). */
+export class BasicBlock extends Module {
+  static readonly expansion = 1;
+  conv1: Conv2d;
+  bn1: BatchNorm2d;
+  conv2: Conv2d;
+  bn2: BatchNorm2d;
+  downsample: Sequential | null;
+  readonly stride: number;
+
+  constructor(inplanes: number, planes: number, options: BlockOptions = {}) {
+    super();
+    const stride = options.stride ?? 1;
+    if ((options.groups ?? 1) !== 1 || (options.baseWidth ?? 64) !== 64) throw new RangeError('BasicBlock only supports groups=1 and baseWidth=64');
+    if ((options.dilation ?? 1) > 1) throw new RangeError('BasicBlock does not support dilation > 1');
+    const g = options.generator;
+    this.conv1 = conv3x3(inplanes, planes, stride, 1, 1, g);
+    this.bn1 = new BatchNorm2d(planes);
+    this.conv2 = conv3x3(planes, planes, 1, 1, 1, g);
+    this.bn2 = new BatchNorm2d(planes);
+    this.downsample = options.downsample ?? null;
+    this.stride = stride;
+  }
+
+  /** The BatchNorm whose weight zeroInitResidual clears. */
+  lastBn(): BatchNorm2d { return this.bn2; }
+
+  forward(x: Tensor): Tensor {
+    let out = reluFresh(this.bn1.forward(this.conv1.forward(x)), x);
+    out = this.bn2.forward(this.conv2.forward(out));
+    const identity = this.downsample ? this.downsample.forward(x) : x;
+    return addRelu(out, identity, x);
+  }
+}
+
+/** 1x1 reduce, 3x3 (carrying the stride), 1x1 expand (x4), with a shortcut (ResNet-50+). */
+export class Bottleneck extends Module {
+  static readonly expansion = 4;
+  conv1: Conv2d;
+  bn1: BatchNorm2d;
+  conv2: Conv2d;
+  bn2: BatchNorm2d;
+  conv3: Conv2d;
+  bn3: BatchNorm2d;
+  downsample: Sequential | null;
+  readonly stride: number;
+
+  constructor(inplanes: number, planes: number, options: BlockOptions = {}) {
+    super();
+    const stride = options.stride ?? 1;
+    const groups = options.groups ?? 1;
+    const width = Math.floor(planes * ((options.baseWidth ?? 64) / 64)) * groups;
+    const g = options.generator;
+    this.conv1 = conv1x1(inplanes, width, 1, g);
+    this.bn1 = new BatchNorm2d(width);
+    this.conv2 = conv3x3(width, width, stride, groups, options.dilation ?? 1, g);
+    this.bn2 = new BatchNorm2d(width);
+    this.conv3 = conv1x1(width, planes * Bottleneck.expansion, 1, g);
+    this.bn3 = new BatchNorm2d(planes * Bottleneck.expansion);
+    this.downsample = options.downsample ?? null;
+    this.stride = stride;
+  }
+
+  lastBn(): BatchNorm2d { return this.bn3; }
+
+  forward(x: Tensor): Tensor {
+    let out = reluFresh(this.bn1.forward(this.conv1.forward(x)), x);
+    out = reluFresh(this.bn2.forward(this.conv2.forward(out)), x);
+    out = this.bn3.forward(this.conv3.forward(out));
+    const identity = this.downsample ? this.downsample.forward(x) : x;
+    return addRelu(out, identity, x);
+  }
+}
+
+export type ResNetBlock = typeof BasicBlock | typeof Bottleneck;
+
+export interface ResNetOptions extends ModelOptions {
+  /** Zero the last BatchNorm weight of every block, so each starts as the identity (default false). */
+  zeroInitResidual?: boolean;
+  /** Groups of the 3x3 convolutions in Bottleneck blocks (ResNeXt; default 1). */
+  groups?: number;
+  /** Channels per group in Bottleneck blocks (default 64; 128 = wide ResNet). */
+  widthPerGroup?: number;
+  /** Replace the stride of layer2..layer4 by dilation (three booleans; default none). */
+  replaceStrideWithDilation?: [boolean, boolean, boolean];
+}
+
+export class ResNet extends Module {
+  conv1: Conv2d;
+  bn1: BatchNorm2d;
+  maxpool: MaxPool2d;
+  layer1: Sequential;
+  layer2: Sequential;
+  layer3: Sequential;
+  layer4: Sequential;
+  avgpool: AdaptiveAvgPool2d;
+  fc: Linear;
+  readonly block: 'BasicBlock' | 'Bottleneck';
+  readonly layers: number[];
+  readonly numClasses: number;
+
+  constructor(block: ResNetBlock, layers: number[], options: ResNetOptions = {}) {
+    super();
+    checkModelOptions('resnet', options, ['numClasses', 'seed', 'zeroInitResidual', 'groups', 'widthPerGroup', 'replaceStrideWithDilation']);
+    if (block !== BasicBlock && block !== Bottleneck) throw new TypeError('ResNet: block must be BasicBlock or Bottleneck');
+    if (!Array.isArray(layers) || layers.length !== 4 || layers.some((n) => !Number.isInteger(n) || n < 1)) {
+      throw new RangeError(`ResNet: layers must be four positive block counts, got ${String(layers)}`);
+    }
+    this.block = block === BasicBlock ? 'BasicBlock' : 'Bottleneck';
+    this.layers = layers.slice();
+    const numClasses = checkNumClasses('resnet', options.numClasses, 1000);
+    this.numClasses = numClasses;
+    const zeroInit = checkBooleanOption('resnet', 'zeroInitResidual', options.zeroInitResidual, false);
+    const groups = options.groups ?? 1;
+    const baseWidth = options.widthPerGroup ?? 64;
+    const dil = options.replaceStrideWithDilation ?? [false, false, false];
+    if (!Array.isArray(dil) || dil.length !== 3) throw new RangeError('ResNet: replaceStrideWithDilation must be three booleans');
+    const generator = modelGenerator(options);
+
+    let inplanes = 64;
+    let dilation = 1;
+    this.conv1 = new Conv2d(3, 64, 7, { stride: 2, padding: 3, bias: false, generator });
+    this.bn1 = new BatchNorm2d(64);
+    this.maxpool = new MaxPool2d(3, { stride: 2, padding: 1 });
+    const makeLayer = (planes: number, blocks: number, stride: number, dilate: boolean): Sequential => {
+      const previousDilation = dilation;
+      if (dilate) { dilation *= stride; stride = 1; }
+      let downsample: Sequential | null = null;
+      if (stride !== 1 || inplanes !== planes * block.expansion) {
+        downsample = new Sequential(conv1x1(inplanes, planes * block.expansion, stride, generator), new BatchNorm2d(planes * block.expansion));
+      }
+      const seq = new Sequential(new block(inplanes, planes, { stride, downsample, groups, baseWidth, dilation: previousDilation, generator }));
+      inplanes = planes * block.expansion;
+      for (let i = 1; i < blocks; i++) seq.append(new block(inplanes, planes, { groups, baseWidth, dilation, generator }));
+      return seq;
+    };
+    this.layer1 = makeLayer(64, layers[0], 1, false);
+    this.layer2 = makeLayer(128, layers[1], 2, !!dil[0]);
+    this.layer3 = makeLayer(256, layers[2], 2, !!dil[1]);
+    this.layer4 = makeLayer(512, layers[3], 2, !!dil[2]);
+    this.avgpool = new AdaptiveAvgPool2d([1, 1]);
+    this.fc = new Linear(512 * block.expansion, numClasses, { generator });
+
+    for (const m of this.modules()) {
+      if (m instanceof Conv2d) kaimingNormal_(m.weight, { mode: 'fanOut', nonlinearity: 'relu', generator });
+      if (zeroInit && (m instanceof BasicBlock || m instanceof Bottleneck)) m.lastBn().weight!.data.fill(0);
+    }
+  }
+
+  forward(x: Tensor): Tensor {
+    checkImageInput('resnet', x, 3, 1);
+    x = this.maxpool.forward(reluFresh(this.bn1.forward(this.conv1.forward(x))));
+    x = this.layer4.forward(this.layer3.forward(this.layer2.forward(this.layer1.forward(x))));
+    return this.fc.forward(F.flatten(this.avgpool.forward(x), 1));
+  }
+}
+
+const DEPTHS: Record<number, [ResNetBlock, number[]]> = {
+  18: [BasicBlock, [2, 2, 2, 2]],
+  34: [BasicBlock, [3, 4, 6, 3]],
+  50: [Bottleneck, [3, 4, 6, 3]],
+  101: [Bottleneck, [3, 4, 23, 3]],
+  152: [Bottleneck, [3, 8, 36, 3]],
+};
+
+function build(depth: number, options: ResNetOptions = {}): ResNet {
+  const [block, layers] = DEPTHS[depth];
+  return new ResNet(block, layers, options);
+}
+
+export function resnet18(options?: ResNetOptions): ResNet { return build(18, options); }
+export function resnet34(options?: ResNetOptions): ResNet { return build(34, options); }
+export function resnet50(options?: ResNetOptions): ResNet { return build(50, options); }
+export function resnet101(options?: ResNetOptions): ResNet { return build(101, options); }
+export function resnet152(options?: ResNetOptions): ResNet { return build(152, options); }
+/** torchvision's resnext50_32x4d: Bottleneck blocks with 32 groups of width 4. */
+export function resnext50_32x4d(options: ResNetOptions = {}): ResNet { return build(50, { ...options, groups: 32, widthPerGroup: 4 }); }
+/** torchvision's wide_resnet50_2: Bottleneck blocks twice as wide inside. */
+export function wide_resnet50_2(options: ResNetOptions = {}): ResNet { return build(50, { ...options, widthPerGroup: 128 }); }

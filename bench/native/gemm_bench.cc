@@ -4,7 +4,7 @@
 // timed rounds after a warm-up; each round repeats the call until it lasts a few ms.
 //
 //   bench/native/build.sh && bench/native/build/gemm_bench [--isa avx2] [--threads 1,2]
-//       [--shape MxNxK]... [--ta] [--tb] [--seconds S] [--blocking mc,kc,nc]
+//       [--shape MxNxK]... [--ta] [--tb] [--seconds S] [--blocking mc,kc,nc] [--packed]
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -112,6 +112,8 @@ double median(std::vector<double> v) {
 }
 
 // Median (and best) GFLOP/s of C = A*B for one shape on `threads` threads.
+bool g_packed = false;  // --packed: A pre-packed once (SgemmPackedA), outside the timing
+
 double bench_shape(double* best, double* cpu_rate, const Shape& s, int threads, bool ta, bool tb, double seconds) {
   receptive::set_num_threads(threads);
   std::mt19937 rng(7);
@@ -119,7 +121,13 @@ double bench_shape(double* best, double* cpu_rate, const Shape& s, int threads, 
   std::vector<float> A(size_t(s.M * s.K)), B(size_t(s.K * s.N)), C(size_t(s.M * s.N));
   for (float& v : A) v = u(rng);
   for (float& v : B) v = u(rng);
+  receptive::SgemmPackedA packed;
+  if (g_packed) packed.pack(ta, s.M, s.K, A.data(), ta ? s.M : s.K);
   auto call = [&] {
+    if (g_packed) {
+      receptive::sgemm(packed, tb, s.N, 1.f, B.data(), tb ? s.K : s.N, 0.f, C.data(), s.N);
+      return;
+    }
     receptive::sgemm(ta, tb, s.M, s.N, s.K, 1.f, A.data(), ta ? s.M : s.K, B.data(),
                      tb ? s.K : s.N, 0.f, C.data(), s.N);
   };
@@ -193,11 +201,13 @@ int main(int argc, char** argv) {
       ta = true;
     } else if (a == "--tb") {
       tb = true;
+    } else if (a == "--packed") {
+      g_packed = true;
     } else if (a == "--no-peak") {
       peak = false;
     } else {
       std::fprintf(stderr, "usage: %s [--isa I] [--threads 1,2] [--shape MxNxK]... [--ta] [--tb] "
-                   "[--seconds S] [--blocking mc,kc,nc] [--no-peak]\n", argv[0]);
+                   "[--seconds S] [--blocking mc,kc,nc] [--packed] [--no-peak]\n", argv[0]);
       return 2;
     }
   }
@@ -206,9 +216,9 @@ int main(int argc, char** argv) {
               {2048, 2048, 2048}, {64, 3136, 576}, {256, 196, 2304}, {64, 3136, 64},
               {1000, 32, 2048}, {16, 100, 150}};
 
-  std::printf("isa %s, physical cores %d, transposes %c%c\n",
+  std::printf("isa %s, physical cores %d, transposes %c%c%s\n",
               receptive::isa_name(receptive::active_isa()), receptive::physical_cores(),
-              ta ? 'T' : 'N', tb ? 'T' : 'N');
+              ta ? 'T' : 'N', tb ? 'T' : 'N', g_packed ? ", A pre-packed" : "");
   if (peak) {
 #if defined(__x86_64__)
     const bool zmm = receptive::best_isa() == receptive::Isa::Avx512;

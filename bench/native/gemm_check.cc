@@ -33,12 +33,13 @@ struct Case {
   int64_t M, N, K;
   float alpha, beta;
   int64_t pad_a, pad_b, pad_c;  // extra floats per row beyond the logical width
+  bool prepacked = false;       // through SgemmPackedA (packed for `pack_isa`)
 };
 
 std::string describe(const Case& c) {
   char buf[200];
-  std::snprintf(buf, sizeof buf, "%c%c M=%lld N=%lld K=%lld alpha=%g beta=%g pads=%lld/%lld/%lld",
-                c.ta ? 'T' : 'N', c.tb ? 'T' : 'N', (long long)c.M, (long long)c.N,
+  std::snprintf(buf, sizeof buf, "%s%c%c M=%lld N=%lld K=%lld alpha=%g beta=%g pads=%lld/%lld/%lld",
+                c.prepacked ? "packed " : "", c.ta ? 'T' : 'N', c.tb ? 'T' : 'N', (long long)c.M, (long long)c.N,
                 (long long)c.K, c.alpha, c.beta, (long long)c.pad_a, (long long)c.pad_b,
                 (long long)c.pad_c);
   return buf;
@@ -47,6 +48,7 @@ std::string describe(const Case& c) {
 struct Checker {
   std::mt19937_64 rng{12345};
   long cases = 0, failures = 0;
+  int pack_then_isa = -1;  // for prepacked cases: ISA forced between pack and compute
 
   float uniform() { return std::uniform_real_distribution<float>(-1.f, 1.f)(rng); }
 
@@ -67,8 +69,18 @@ struct Checker {
         C[i * ldc + j] = j >= c.N ? kSentinel : (c.beta == 0.f ? nan : uniform());
     const std::vector<float> C0 = C;
 
-    receptive::sgemm(c.ta, c.tb, c.M, c.N, c.K, c.alpha, A.data(), lda, B.data(), ldb, c.beta,
-                     C.data(), ldc);
+    if (c.prepacked) {
+      receptive::SgemmPackedA packed(c.ta, c.M, c.K, A.data(), lda);
+      if (packed.rows() != c.M || packed.depth() != c.K) return fail(c, tag, 0, 0, 0, 0, "packed dims");
+      // Computing after another ISA got forced must still use the packing's kernels.
+      const Isa before = receptive::active_isa();
+      if (pack_then_isa >= 0) receptive::force_isa(static_cast<Isa>(pack_then_isa));
+      receptive::sgemm(packed, c.tb, c.N, c.alpha, B.data(), ldb, c.beta, C.data(), ldc);
+      receptive::force_isa(before);
+    } else {
+      receptive::sgemm(c.ta, c.tb, c.M, c.N, c.K, c.alpha, A.data(), lda, B.data(), ldb, c.beta,
+                       C.data(), ldc);
+    }
     cases++;
 
     for (int64_t i = 0; i < c.M; i++) {
@@ -168,10 +180,24 @@ void check_isa(Checker& ck, Isa isa, bool quick) {
         ck.run(d, tag);
       }
     }
+    // Pre-packed A, sometimes computed after another ISA was forced.
+    for (int r = 0; r < (quick ? 40 : 150); r++) {
+      Case c{coin(ck.rng) == 1, coin(ck.rng) == 1, dim(ck.rng) * 2, dim(ck.rng), dim(ck.rng) * 5,
+             kAlphas[pick_a(ck.rng)], kBetas[pick_b(ck.rng)], pad(ck.rng), pad(ck.rng),
+             pad(ck.rng), true};
+      ck.pack_then_isa = r % 3 == 0 ? 0 : -1;
+      ck.run(c, tag);
+    }
+    for (int64_t K : {int64_t(1), kc + 1, 2 * kc + 3}) {
+      Case c{false, false, 2 * mr + 1, nr + 1, K, 1.f, 0.f, 1, 0, 1, true};
+      ck.run(c, tag);
+    }
+    ck.pack_then_isa = -1;
     // Degenerate: K = 0 and alpha = 0 only scale C.
     for (float beta : kBetas) {
       ck.run(Case{false, false, 7, 9, 0, 1.f, beta, 0, 0, 2}, tag);
       ck.run(Case{true, true, 7, 9, 5, 0.f, beta, 0, 0, 2}, tag);
+      ck.run(Case{false, false, 7, 9, 0, 1.f, beta, 0, 0, 2, true}, tag);
     }
   }
 

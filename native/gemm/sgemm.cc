@@ -107,33 +107,50 @@ int64_t balanced_block(int64_t n, int64_t cap, int64_t unit) {
   return std::min(round_up(ceil_div(n, blocks), unit), round_up(cap, unit));
 }
 
-// C[m0:m1, n0:n1] of the problem, on the calling thread.
-void gemm_block(const KernelSet& ks, const Problem& p, int64_t m0, int64_t m1, int64_t n0,
-                int64_t n1) {
+// kc: the kernel's choice, capped so that an A micro-panel takes at most half of L1,
+// then evened out over K.
+int64_t choose_kc(const KernelSet& ks, int64_t K) {
+  int64_t cap = g_override.kc ? g_override.kc
+                              : std::min<int64_t>(ks.kc, l1d_cache_bytes() / 2 / (4 * ks.mr));
+  return balanced_block(K, std::max<int64_t>(cap, 64), 1);
+}
+
+// A packed ahead of time: for each kc block of K (offset pc * mpad), the MR-row
+// micro-panels of all M rows (panel at row i: offset i * kcur within the block).
+struct PrepackedA {
+  const float* data;
+  int64_t mpad, kc;
+};
+
+// C[m0:m1, n0:n1] of the problem, on the calling thread. m0 is a multiple of mr.
+void gemm_block(const KernelSet& ks, const Problem& p, const PrepackedA* pre, int64_t m0,
+                int64_t m1, int64_t n0, int64_t n1) {
   const int64_t M = m1 - m0, N = n1 - n0, K = p.K;
   if (M <= 0 || N <= 0) return;
   const int64_t mr = ks.mr, nr = ks.nr;
-  // kc: the kernel's choice, capped so an A micro-panel takes at most half of L1.
+  const int64_t kc = pre ? pre->kc : choose_kc(ks, K);
   // nc: the B block (kc x nc) takes about half of L2.
-  int64_t kc_cap = g_override.kc ? g_override.kc
-                                 : std::min<int64_t>(ks.kc, l1d_cache_bytes() / 2 / (4 * mr));
-  kc_cap = std::max<int64_t>(kc_cap, 64);
-  const int64_t kc = balanced_block(K, kc_cap, 1);
   int64_t nc_cap = g_override.nc ? g_override.nc
                                  : std::min<int64_t>(ks.nc, l2_cache_bytes() / 2 / (4 * kc));
   nc_cap = std::max<int64_t>(nc_cap / nr * nr, 4 * nr);
   const int64_t mc = balanced_block(M, g_override.mc ? g_override.mc : ks.mc, mr);
   const int64_t nc = balanced_block(N, nc_cap, nr);
   ThreadBuffers& buf = thread_buffers();
-  float* ap = buf.a.get(static_cast<size_t>(mc * kc));
+  float* ap = pre ? nullptr : buf.a.get(static_cast<size_t>(mc * kc));
   float* bp = buf.b.get(static_cast<size_t>(nc * kc));
 
   for (int64_t ic = 0; ic < M; ic += mc) {
     const int64_t mcur = std::min(mc, M - ic);
     for (int64_t pc = 0; pc < K; pc += kc) {
       const int64_t kcur = std::min(kc, K - pc);
-      const float* asrc = p.ta ? p.A + pc * p.lda + (m0 + ic) : p.A + (m0 + ic) * p.lda + pc;
-      ks.pack_a(p.ta, mcur, kcur, asrc, p.lda, ap);
+      const float* apanels;
+      if (pre) {
+        apanels = pre->data + pc * pre->mpad + (m0 + ic) * kcur;
+      } else {
+        const float* asrc = p.ta ? p.A + pc * p.lda + (m0 + ic) : p.A + (m0 + ic) * p.lda + pc;
+        ks.pack_a(p.ta, mcur, kcur, asrc, p.lda, ap);
+        apanels = ap;
+      }
       const float beta = pc == 0 ? p.beta : 1.f;
       for (int64_t jc = 0; jc < N; jc += nc) {
         const int64_t ncur = std::min(nc, N - jc);
@@ -142,7 +159,7 @@ void gemm_block(const KernelSet& ks, const Problem& p, int64_t m0, int64_t m1, i
         float* cblock = p.C + (m0 + ic) * p.ldc + (n0 + jc);
         for (int64_t ir = 0; ir < mcur; ir += mr) {
           const int64_t m = std::min(mr, mcur - ir);
-          const float* a = ap + ir * kcur;
+          const float* a = apanels + ir * kcur;
           float* crow = cblock + ir * p.ldc;
           for (int64_t jr = 0; jr < ncur; jr += nr) {
             const int64_t n = std::min(nr, ncur - jr);
@@ -172,7 +189,8 @@ struct Grid {
 
 // Thread grid for an M x N problem: the factorization tm * tn <= threads whose busiest
 // thread has the least work, counting padded tiles plus the packing each thread repeats.
-Grid choose_grid(const KernelSet& ks, int64_t M, int64_t N, int64_t K, int threads) {
+Grid choose_grid(const KernelSet& ks, int64_t M, int64_t N, int64_t K, int threads,
+                 bool packs_a) {
   const int64_t tiles_m = ceil_div(M, ks.mr), tiles_n = ceil_div(N, ks.nr);
   Grid best{1, 1};
   double best_cost = -1;
@@ -182,7 +200,7 @@ Grid choose_grid(const KernelSet& ks, int64_t M, int64_t N, int64_t K, int threa
     const double rows = static_cast<double>(ceil_div(tiles_m, tm) * ks.mr);
     const double cols = static_cast<double>(ceil_div(tiles_n, tn) * ks.nr);
     // One packed float costs about as much as a few FMAs' share of a cycle.
-    const double cost = rows * cols * K + 8.0 * (rows + cols) * K;
+    const double cost = rows * cols * K + 8.0 * ((packs_a ? rows : 0.0) + cols) * K;
     if (best_cost < 0 || cost < best_cost) {
       best_cost = cost;
       best = {tm, tn};
@@ -202,6 +220,41 @@ inline void split_range(int64_t tiles, int parts, int part, int64_t* t0, int64_t
 // more than it saves.
 constexpr double kParallelMinFlops = 1 << 18;
 
+// Runs the problem on the configured threads (one when called from a parallel region or
+// when the problem is too small to be worth a second thread).
+void run(const KernelSet& ks, const Problem& p, const PrepackedA* pre, int64_t M, int64_t N) {
+  const int64_t K = p.K;
+  int threads = 1;
+#ifdef _OPENMP
+  if (!omp_in_parallel()) threads = get_num_threads();
+#endif
+  const double fmas = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
+  if (threads > 1 && fmas < kParallelMinFlops) threads = 1;
+  const bool packs_a = pre == nullptr;
+  Grid grid = threads > 1 ? choose_grid(ks, M, N, K, threads, packs_a) : Grid{1, 1};
+  if (grid.tm * grid.tn == 1) {
+    gemm_block(ks, p, pre, 0, M, 0, N);
+    return;
+  }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(grid.tm * grid.tn)
+  {
+    // The runtime may give fewer threads than asked; re-grid for what we got.
+    const int got = omp_get_num_threads();
+    const Grid g = got == grid.tm * grid.tn ? grid : choose_grid(ks, M, N, K, got, packs_a);
+    const int t = omp_get_thread_num();
+    if (t < g.tm * g.tn) {
+      const int ti = t / g.tn, tj = t % g.tn;
+      int64_t r0, r1, c0, c1;
+      split_range(ceil_div(M, ks.mr), g.tm, ti, &r0, &r1);
+      split_range(ceil_div(N, ks.nr), g.tn, tj, &c0, &c1);
+      gemm_block(ks, p, pre, r0 * ks.mr, std::min(M, r1 * ks.mr), c0 * ks.nr,
+                 std::min(N, c1 * ks.nr));
+    }
+  }
+#endif
+}
+
 }  // namespace
 
 void gemm::set_blocking_override(const Blocking& b) { g_override = b; }
@@ -216,35 +269,38 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
   }
   const KernelSet& ks = kernels_for(active_isa());
   const Problem p{trans_a, trans_b, K, alpha, A, lda, B, ldb, beta, C, ldc};
+  run(ks, p, nullptr, M, N);
+}
 
-  int threads = 1;
-#ifdef _OPENMP
-  if (!omp_in_parallel()) threads = get_num_threads();
-#endif
-  const double fmas = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
-  if (threads > 1 && fmas < kParallelMinFlops) threads = 1;
-  Grid grid = threads > 1 ? choose_grid(ks, M, N, K, threads) : Grid{1, 1};
-  if (grid.tm * grid.tn == 1) {
-    gemm_block(ks, p, 0, M, 0, N);
+void SgemmPackedA::pack(bool trans_a, int64_t M, int64_t K, const float* A, int64_t lda) {
+  const Isa isa = active_isa();
+  const KernelSet& ks = kernels_for(isa);
+  M_ = M > 0 ? M : 0;
+  K_ = K > 0 ? K : 0;
+  isa_ = static_cast<int>(isa);
+  kc_ = K_ > 0 ? choose_kc(ks, K_) : 0;
+  mpad_ = round_up(M_, ks.mr);
+  data_.assign(static_cast<size_t>(mpad_ * K_), 0.f);
+  for (int64_t pc = 0; pc < K_; pc += kc_) {
+    const int64_t kcur = std::min(kc_, K_ - pc);
+    const float* src = trans_a ? A + pc * lda : A + pc;
+    ks.pack_a(trans_a, M_, kcur, src, lda, data_.data() + pc * mpad_);
+  }
+}
+
+void sgemm(const SgemmPackedA& A, bool trans_b, int64_t N, float alpha, const float* B,
+           int64_t ldb, float beta, float* C, int64_t ldc) {
+  const int64_t M = A.rows(), K = A.depth();
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0 || alpha == 0.f) {
+    scale_c(M, N, beta, C, ldc);
     return;
   }
-#ifdef _OPENMP
-#pragma omp parallel num_threads(grid.tm * grid.tn)
-  {
-    // The runtime may give fewer threads than asked; re-grid for what we got.
-    const int got = omp_get_num_threads();
-    const Grid g = got == grid.tm * grid.tn ? grid : choose_grid(ks, M, N, K, got);
-    const int t = omp_get_thread_num();
-    if (t < g.tm * g.tn) {
-      const int ti = t / g.tn, tj = t % g.tn;
-      int64_t r0, r1, c0, c1;
-      split_range(ceil_div(M, ks.mr), g.tm, ti, &r0, &r1);
-      split_range(ceil_div(N, ks.nr), g.tn, tj, &c0, &c1);
-      gemm_block(ks, p, r0 * ks.mr, std::min(M, r1 * ks.mr), c0 * ks.nr,
-                 std::min(N, c1 * ks.nr));
-    }
-  }
-#endif
+  // The kernels the panels were packed for (the CPU ran them then, so it still can).
+  const KernelSet& ks = kernels_for(static_cast<Isa>(A.isa_));
+  const Problem p{false, trans_b, K, alpha, nullptr, 0, B, ldb, beta, C, ldc};
+  const PrepackedA pre{A.data_.data(), A.mpad_, A.kc_};
+  run(ks, p, &pre, M, N);
 }
 
 }  // namespace receptive

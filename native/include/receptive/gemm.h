@@ -1,6 +1,8 @@
 // Single-precision GEMM, row-major: C = alpha * op(A) * op(B) + beta * C.
 #pragma once
+#include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace receptive {
 
@@ -11,5 +13,37 @@ namespace receptive {
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
            const float* A, int64_t lda, const float* B, int64_t ldb, float beta,
            float* C, int64_t ldc);
+
+// A left operand packed once into the micro-kernel layout, for many products with the
+// same A (convolution weights over a batch of images / bands): sgemm(packed, ...) skips
+// the per-call packing of A, which matters when N is small next to K. The panels are
+// laid out for the kernels of active_isa() at pack() time and keep using those kernels
+// even if the ISA is forced differently later. Not thread-safe to pack() while another
+// thread computes with the same object; computing from several threads at once is fine.
+class SgemmPackedA {
+ public:
+  SgemmPackedA() = default;
+  SgemmPackedA(bool trans_a, int64_t M, int64_t K, const float* A, int64_t lda) {
+    pack(trans_a, M, K, A, lda);
+  }
+  // Packs op(A), M x K (trans_a: A is stored K x M), replacing what was held.
+  void pack(bool trans_a, int64_t M, int64_t K, const float* A, int64_t lda);
+  int64_t rows() const { return M_; }
+  int64_t depth() const { return K_; }
+  // Bytes held (panels are zero-padded to the kernel's row tile).
+  size_t bytes() const { return data_.size() * sizeof(float); }
+
+ private:
+  friend void sgemm(const SgemmPackedA& A, bool trans_b, int64_t N, float alpha,
+                    const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+  std::vector<float> data_;
+  int64_t M_ = 0, K_ = 0, kc_ = 0, mpad_ = 0;
+  int isa_ = 0;
+};
+
+// C = alpha * A * op(B) + beta * C with a pre-packed A (M = A.rows(), K = A.depth()); the
+// same semantics and threading as the plain sgemm.
+void sgemm(const SgemmPackedA& A, bool trans_b, int64_t N, float alpha, const float* B,
+           int64_t ldb, float beta, float* C, int64_t ldc);
 
 }  // namespace receptive

@@ -374,6 +374,26 @@ function examplesTests(getBackend) {
     assert.deepStrictEqual(Array.from(idx), [0, 0, 1, 0, 0, 1, 3, 3, 4]);
   });
 
+  it('max pool: -inf inputs still point at the first real cell; a NaN wins its windows', function () {
+    const b = getBackend();
+    const x = new Float32Array(9).fill(-Infinity);
+    x[4] = NaN;
+    const g = { N: 1, C: 1, H: 3, W: 3, kernelH: 2, kernelW: 2, strideH: 1, strideW: 1, padH: 1,
+      padW: 1, dilationH: 1, dilationW: 1, OH: 3, OW: 3 };
+    const y = new Float32Array(9), idx = new Int32Array(9);
+    b.maxPool2dForward(g, x, y, idx);
+    assert.deepStrictEqual(Array.from(idx), [0, 0, 1, 0, 4, 4, 3, 4, 4]);
+    assert.deepStrictEqual(Array.from(y), [-Infinity, -Infinity, -Infinity, -Infinity, NaN, NaN, -Infinity, NaN, NaN]);
+    // stride 2 over a wide row (vector paths), all -inf: every window's first real cell
+    const W = 37;
+    const xs = new Float32Array(2 * W).fill(-Infinity);
+    const gs = { N: 1, C: 1, H: 2, W, kernelH: 2, kernelW: 3, strideH: 2, strideW: 2, padH: 0,
+      padW: 1, dilationH: 1, dilationW: 1, OH: 1, OW: 19 };
+    const ys = new Float32Array(19), is = new Int32Array(19);
+    b.maxPool2dForward(gs, xs, ys, is);
+    assert.deepStrictEqual(Array.from(is), Array.from({ length: 19 }, (_, o) => Math.max(0, 2 * o - 1)));
+  });
+
   it('avg pool: countIncludePad counts padding but not the ceil-mode overhang', function () {
     const b = getBackend();
     // H = W = 4, k = 3, s = 2, pad 1, ceil mode: OH = 3; the last window starts at row 3 and

@@ -268,6 +268,10 @@ describe('js backend', function () {
       for (const [alpha, beta] of [[2, 0], [1, 1], [-0.5, 0.25], [0, 2], [0.3, -1]]) {
         check(false, false, 13, 11, 21, alpha, beta);
         check(true, true, 9, 17, 300, alpha, beta);
+        for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+          check(ta, tb, 1, 37, 19, alpha, beta);   // matrix-vector paths
+          check(ta, tb, 41, 1, 23, alpha, beta);
+        }
       }
     });
 
@@ -278,6 +282,11 @@ describe('js backend', function () {
         const C = new Float32Array(M * N).fill(NaN);
         b.gemm(false, true, M, N, K, alpha, A, new Float32Array(B), 0, C);
         for (const v of C) assert.ok(Number.isFinite(v));
+      }
+      for (const [m, n] of [[1, N], [M, 1]]) {
+        const Cv = new Float32Array(m * n).fill(NaN);
+        b.gemm(false, false, m, n, K, 1, A.subarray(0, m * K), B.subarray(0, K * n), 0, Cv);
+        for (const v of Cv) assert.ok(Number.isFinite(v));
       }
       const C = new Float32Array(M * N).fill(NaN);
       b.gemm(false, false, M, N, 0, 1, new Float32Array(0), new Float32Array(0), 0, C);

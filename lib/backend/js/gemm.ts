@@ -233,6 +233,61 @@ function scaleC(M: number, N: number, beta: number, C: Float32Array, cOff: numbe
   }
 }
 
+let vecAcc = new Float64Array(256);
+
+/**
+ * The M == 1 or N == 1 case (a matrix-vector product): one pass over the matrix, no packing,
+ * which would otherwise pad the single row or column out to a whole register tile.
+ */
+function gemv(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
+              A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number,
+              beta: number, C: Float32Array, cOff: number, ldc: number): void {
+  // Out[len] = Mat * vec, where Mat is row-major (rows contiguous along K) unless `strided`
+  let mat: Float32Array, mOff: number, ld: number, byRows: boolean;
+  let vec: Float32Array, vOff: number, vStride: number;
+  let len: number, outStride: number;
+  if (N === 1) {
+    // C[i] = sum_k op(A)[i][k] * op(B)[k][0]
+    mat = A; mOff = aOff; ld = lda; byRows = !transA;
+    vec = B; vOff = bOff; vStride = transB ? 1 : ldb;
+    len = M; outStride = ldc;
+  } else {
+    // C[0][j] = sum_k op(A)[0][k] * op(B)[k][j] = sum_k op(B)^T[j][k] * a[k]
+    mat = B; mOff = bOff; ld = ldb; byRows = transB;
+    vec = A; vOff = aOff; vStride = transA ? lda : 1;
+    len = N; outStride = 1;
+  }
+  if (vecAcc.length < len) vecAcc = new Float64Array(len);
+  const acc = vecAcc;
+  if (byRows) {
+    // element (i, k) at mOff + i*ld + k
+    for (let i = 0; i < len; i++) {
+      const row = mOff + i * ld;
+      let s0 = 0, s1 = 0;
+      let k = 0;
+      for (; k + 1 < K; k += 2) {
+        s0 += mat[row + k] * vec[vOff + k * vStride];
+        s1 += mat[row + k + 1] * vec[vOff + (k + 1) * vStride];
+      }
+      if (k < K) s0 += mat[row + k] * vec[vOff + k * vStride];
+      acc[i] = s0 + s1;
+    }
+  } else {
+    // element (i, k) at mOff + k*ld + i: stream the rows of the stored matrix
+    acc.fill(0, 0, len);
+    for (let k = 0; k < K; k++) {
+      const v = vec[vOff + k * vStride];
+      const row = mOff + k * ld;
+      for (let i = 0; i < len; i++) acc[i] += mat[row + i] * v;
+    }
+  }
+  for (let i = 0, c = cOff; i < len; i++, c += outStride) {
+    if (beta === 0) C[c] = alpha * acc[i];
+    else if (beta === 1) C[c] += alpha * acc[i];
+    else C[c] = beta * C[c] + alpha * acc[i];
+  }
+}
+
 /**
  * C = alpha * op(A) * op(B) + beta * C on row-major slices: A starts at aOff with leading
  * dimension lda (op(A) is M x K), likewise B and C. Arguments are assumed valid.
@@ -244,6 +299,10 @@ export function sgemm(transA: boolean, transB: boolean, M: number, N: number, K:
   if (M === 0 || N === 0) return;
   if (K === 0 || alpha === 0) {
     scaleC(M, N, beta, C, cOff, ldc);
+    return;
+  }
+  if (M === 1 || N === 1) {
+    gemv(transA, transB, M, N, K, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc);
     return;
   }
   const mr = chooseMR(M);

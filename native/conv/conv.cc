@@ -67,6 +67,15 @@ Plan make_plan(const ConvGeometry& g, int threads) {
   return p;
 }
 
+// Per-group weights packed once per call for the GEMM micro-kernels and shared by every
+// image and band (read-only inside the parallel region). Held by the calling thread and
+// reused, so steady-state calls do not allocate.
+std::vector<SgemmPackedA>& weight_packs(int64_t groups) {
+  thread_local std::vector<SgemmPackedA> packs;
+  if (static_cast<int64_t>(packs.size()) < groups) packs.resize(groups);
+  return packs;
+}
+
 void add_bias(const float* bias, int64_t Kg, float* y, int64_t ld, int64_t cols) {
   for (int64_t k = 0; k < Kg; k++) {
     const float b = bias[k];
@@ -103,6 +112,14 @@ void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, const
   const int64_t HW = g.H * g.W, OHW = p.OH * p.OW;
   const int64_t items = g.N * g.groups * p.bands;
   const bool outer = nt > 1 && items >= nt;
+  // The weights of a group meet N * bands column blocks: pack them once.
+  const SgemmPackedA* packs = nullptr;
+  if (g.N * p.bands > 1) {
+    std::vector<SgemmPackedA>& v = weight_packs(g.groups);
+    for (int64_t grp = 0; grp < g.groups; grp++)
+      v[grp].pack(false, p.Kg, p.CRS, w + grp * p.Kg * p.CRS, p.CRS);
+    packs = v.data();
+  }
 
   auto run = [&](int64_t item, int inner_threads) {
     const int64_t band = item % p.bands;
@@ -114,13 +131,21 @@ void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, const
     const float* xg = x + (n * g.C + grp * p.Cg) * HW;
     const float* wg = w + grp * p.Kg * p.CRS;
     float* yg = y + (n * g.K + grp * p.Kg) * OHW + oh0 * p.OW;
+    const float* b;
+    int64_t ldb;
     if (p.direct) {
-      sgemm(false, false, p.Kg, cols, p.Cg, 1.f, wg, p.CRS, xg + oh0 * p.OW, HW, 0.f, yg, OHW);
+      b = xg + oh0 * p.OW;
+      ldb = HW;
     } else {
       float* col = thread_scratch(0, p.CRS * cols);
       im2col_rows(g, p.Cg, xg, oh0, oh1, col, inner_threads);
-      sgemm(false, false, p.Kg, cols, p.CRS, 1.f, wg, p.CRS, col, cols, 0.f, yg, OHW);
+      b = col;
+      ldb = cols;
     }
+    if (packs)
+      sgemm(packs[grp], false, cols, 1.f, b, ldb, 0.f, yg, OHW);
+    else
+      sgemm(false, false, p.Kg, cols, p.CRS, 1.f, wg, p.CRS, b, ldb, 0.f, yg, OHW);
     if (bias) add_bias(bias + grp * p.Kg, p.Kg, yg, OHW, cols);
   };
 
@@ -143,6 +168,14 @@ void conv2d_backward_input(const ConvGeometry& g, const float* gy, const float* 
   // Bands of one (image, group) add into overlapping input rows, so they stay together.
   const int64_t items = g.N * g.groups;
   const bool outer = nt > 1 && items >= nt;
+  // W^T of a group meets N * bands column blocks: pack it once.
+  const SgemmPackedA* packs = nullptr;
+  if (g.N * (p.direct ? 1 : p.bands) > 1) {
+    std::vector<SgemmPackedA>& v = weight_packs(g.groups);
+    for (int64_t grp = 0; grp < g.groups; grp++)
+      v[grp].pack(true, p.CRS, p.Kg, w + grp * p.Kg * p.CRS, p.CRS);
+    packs = v.data();
+  }
 
   auto run = [&](int64_t item, int inner_threads) {
     const int64_t n = item / g.groups, grp = item % g.groups;
@@ -151,7 +184,10 @@ void conv2d_backward_input(const ConvGeometry& g, const float* gy, const float* 
     float* gxg = gx + (n * g.C + grp * p.Cg) * HW;
     if (p.direct) {
       // gx[:, :OH*W] = W^T gy; rows cut off by a negative bottom padding get no gradient.
-      sgemm(true, false, p.Cg, OHW, p.Kg, 1.f, wg, p.CRS, gyg, OHW, 0.f, gxg, HW);
+      if (packs)
+        sgemm(packs[grp], false, OHW, 1.f, gyg, OHW, 0.f, gxg, HW);
+      else
+        sgemm(true, false, p.Cg, OHW, p.Kg, 1.f, wg, p.CRS, gyg, OHW, 0.f, gxg, HW);
       if (OHW < HW)
         for (int64_t c = 0; c < p.Cg; c++)
           std::memset(gxg + c * HW + OHW, 0, sizeof(float) * (HW - OHW));
@@ -163,8 +199,11 @@ void conv2d_backward_input(const ConvGeometry& g, const float* gy, const float* 
       const int64_t oh1 = oh0 + p.band_rows < p.OH ? oh0 + p.band_rows : p.OH;
       const int64_t cols = (oh1 - oh0) * p.OW;
       float* col = thread_scratch(0, p.CRS * cols);
-      sgemm(true, false, p.CRS, cols, p.Kg, 1.f, wg, p.CRS, gyg + oh0 * p.OW, OHW, 0.f, col,
-            cols);
+      if (packs)
+        sgemm(packs[grp], false, cols, 1.f, gyg + oh0 * p.OW, OHW, 0.f, col, cols);
+      else
+        sgemm(true, false, p.CRS, cols, p.Kg, 1.f, wg, p.CRS, gyg + oh0 * p.OW, OHW, 0.f, col,
+              cols);
       col2im_rows(g, p.Cg, col, oh0, oh1, gxg, inner_threads);
     }
   };

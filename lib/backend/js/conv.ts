@@ -217,7 +217,6 @@ export function conv2dBackwardInput(g: CheckedConv, gy: Float32Array, w: Float32
   const pb = packBScratch(kcMax * PIX);
   const pa = packAScratch(MC * kcMax);
   const t = tile;
-  const off = tapOff;
   gx.fill(0);
   for (let P0 = 0; P0 < total; P0 += PIX) {
     const np = total - P0 < PIX ? total - P0 : PIX;
@@ -236,25 +235,54 @@ export function conv2dBackwardInput(g: CheckedConv, gy: Float32Array, w: Float32
             for (let i = 0; i < mc; i += mr) {
               const m = mc - i < mr ? mc - i : mr;
               microKernel(mr, kc, pa, i * kc, pb, j * kc, t);
-              const tap0 = i0 + i;
-              for (let c = 0; c < nr; c++) {
-                const jj = j + c;
-                const b = pixX[jj] + gOff;
-                if (pixIn[jj] === 1) {
-                  for (let r = 0, ti = c; r < m; r++, ti += NR) gx[b + off[tap0 + r]] += t[ti];
-                } else {
-                  const ih0 = pixIH[jj], iw0 = pixIW[jj];
-                  for (let r = 0, ti = c; r < m; r++, ti += NR) {
-                    const ih = ih0 + tapR[tap0 + r], iw = iw0 + tapS[tap0 + r];
-                    if (ih >= 0 && ih < H && iw >= 0 && iw < W) gx[b + off[tap0 + r]] += t[ti];
-                  }
-                }
-              }
+              scatterTile(t, m, nr, j, i0 + i, gOff, H, W, gx);
             }
           }
         }
       }
     }
+  }
+}
+
+/**
+ * col2im of one register tile: adds tile rows (taps tap0..tap0+m) x columns (block pixels
+ * j..j+nr) into gx. Interior pixels take the unrolled path with the taps' offsets hoisted.
+ */
+function scatterTile(t: Float64Array, m: number, nr: number, j: number, tap0: number, gOff: number,
+                     H: number, W: number, gx: Float32Array): void {
+  const off = tapOff;
+  if (m === 4 || m === 6 || m === 8) {
+    const f0 = off[tap0], f1 = off[tap0 + 1], f2 = off[tap0 + 2], f3 = off[tap0 + 3];
+    const f4 = m > 4 ? off[tap0 + 4] : 0, f5 = m > 4 ? off[tap0 + 5] : 0;
+    const f6 = m > 6 ? off[tap0 + 6] : 0, f7 = m > 6 ? off[tap0 + 7] : 0;
+    for (let c = 0; c < nr; c++) {
+      const jj = j + c;
+      if (pixIn[jj] !== 1) { scatterColumn(t, m, c, jj, tap0, gOff, H, W, gx); continue; }
+      const b = pixX[jj] + gOff;
+      gx[b + f0] += t[c]; gx[b + f1] += t[c + 4]; gx[b + f2] += t[c + 8]; gx[b + f3] += t[c + 12];
+      if (m > 4) {
+        gx[b + f4] += t[c + 16]; gx[b + f5] += t[c + 20];
+        if (m > 6) { gx[b + f6] += t[c + 24]; gx[b + f7] += t[c + 28]; }
+      }
+    }
+    return;
+  }
+  for (let c = 0; c < nr; c++) scatterColumn(t, m, c, j + c, tap0, gOff, H, W, gx);
+}
+
+/** One tile column (pixel jj) of scatterTile, checking every tap against the input. */
+function scatterColumn(t: Float64Array, m: number, c: number, jj: number, tap0: number, gOff: number,
+                       H: number, W: number, gx: Float32Array): void {
+  const off = tapOff;
+  const b = pixX[jj] + gOff;
+  if (pixIn[jj] === 1) {
+    for (let r = 0, ti = c; r < m; r++, ti += NR) gx[b + off[tap0 + r]] += t[ti];
+    return;
+  }
+  const ih0 = pixIH[jj], iw0 = pixIW[jj];
+  for (let r = 0, ti = c; r < m; r++, ti += NR) {
+    const ih = ih0 + tapR[tap0 + r], iw = iw0 + tapS[tap0 + r];
+    if (ih >= 0 && ih < H && iw >= 0 && iw < W) gx[b + off[tap0 + r]] += t[ti];
   }
 }
 

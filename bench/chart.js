@@ -10,7 +10,8 @@ const path = require('path');
 const BENCH = __dirname;
 const SUITES = ['gemm', 'conv', 'conv-backward', 'pool'];
 const SERIES = [
-  { key: 'nativeVsBestPeer', label: 'native / best peer', color: '#1f77b4' },
+  { key: 'nativeVsBestPeer', label: 'native / best peer', color: '#1f77b4', peer: 'best' },
+  { key: 'nativeVsBestPlainPeer', label: 'native / best NCHW peer (oneDNN blocked excluded)', color: '#2ca02c', peer: 'bestPlain', optional: true },
   { key: 'nativeVsJs', label: 'native / JS', color: '#ff7f0e' },
 ];
 
@@ -30,6 +31,7 @@ function loadSections() {
         title: `${rec.title}${label ? ` — ${label}` : ''}`,
         rows: part.rows.map((r) => ({
           name: r.name, ratios: r.ratios, best: r.bestPeer ? r.bestPeer.name : null,
+          bestPlain: r.bestPlainPeer ? r.bestPlainPeer.name : null,
         })),
       });
     }
@@ -38,7 +40,7 @@ function loadSections() {
 }
 
 function render({ sections, meta }) {
-  const W = 980, labelW = 330, plotW = 560, rowH = 26, barH = 9, headH = 30, top = 70;
+  const W = 980, labelW = 330, plotW = 560, rowH = 32, barH = 8, headH = 30, top = 70;
   let lo = 0.01, hi = 10;
   for (const s of sections) for (const r of s.rows) for (const { key } of SERIES) {
     const v = r.ratios[key];
@@ -54,7 +56,8 @@ function render({ sections, meta }) {
   o.push(`<text x="10" y="22" font-size="16" font-weight="bold">receptive: speed ratios per layer (log scale, right of 1x = native faster)</text>`);
   o.push(`<text x="10" y="42" fill="#555">${esc(sub)}</text>`);
   SERIES.forEach((s, i) => {
-    o.push(`<rect x="${labelW + i * 180}" y="50" width="14" height="10" fill="${s.color}"/><text x="${labelW + 20 + i * 180}" y="59">${esc(s.label)}</text>`);
+    const lx = [10, 160, 520][i];
+    o.push(`<rect x="${lx}" y="50" width="14" height="10" fill="${s.color}"/><text x="${lx + 20}" y="59">${esc(s.label)}</text>`);
   });
   const plotTop = top, plotBottom = height - 30;
   for (let e = lmin; e <= lmax; e++) {
@@ -77,14 +80,15 @@ function render({ sections, meta }) {
       SERIES.forEach((ser, i) => {
         const v = r.ratios[ser.key];
         const by = y + 3 + i * (barH + 2);
+        if (ser.optional && !r[ser.peer]) return;
         if (!v || !Number.isFinite(v) || v <= 0) {
           o.push(`<text x="${x(1) + 4}" y="${by + barH - 1}" font-size="9" fill="#999">n/a</text>`);
           return;
         }
         const x0 = Math.min(x(1), x(v)), x1 = Math.max(x(1), x(v));
-        o.push(`<rect x="${x0.toFixed(1)}" y="${by}" width="${Math.max(1, x1 - x0).toFixed(1)}" height="${barH}" fill="${ser.color}"><title>${esc(`${r.name}: ${ser.label} = ${v.toFixed(3)}x${ser.key === 'nativeVsBestPeer' && r.best ? ` (best peer: ${r.best})` : ''}`)}</title></rect>`);
+        o.push(`<rect x="${x0.toFixed(1)}" y="${by}" width="${Math.max(1, x1 - x0).toFixed(1)}" height="${barH}" fill="${ser.color}"><title>${esc(`${r.name}: ${ser.label} = ${v.toFixed(3)}x${ser.peer && r[ser.peer] ? ` (${r[ser.peer]})` : ''}`)}</title></rect>`);
         const tx = v >= 1 ? x1 + 3 : x0 - 3;
-        o.push(`<text x="${tx.toFixed(1)}" y="${by + barH - 1}" font-size="9" text-anchor="${v >= 1 ? 'start' : 'end'}" fill="#333">${v >= 10 ? v.toFixed(0) : v >= 0.1 ? v.toFixed(2) : v.toPrecision(2)}x${ser.key === 'nativeVsBestPeer' && r.best ? ` ${esc(r.best)}` : ''}</text>`);
+        o.push(`<text x="${tx.toFixed(1)}" y="${by + barH - 1}" font-size="9" text-anchor="${v >= 1 ? 'start' : 'end'}" fill="#333">${v >= 10 ? v.toFixed(0) : v >= 0.1 ? v.toFixed(2) : v.toPrecision(2)}x${ser.peer && r[ser.peer] ? ` ${esc(r[ser.peer])}` : ''}</text>`);
       });
       y += rowH;
     }

@@ -40,6 +40,7 @@ function report() {
       out.push(markdownTable(tableData(part, { stat: rec.stat, peak })));
       const gm = (k) => geomean(part.rows.map((r) => r.ratios[k]));
       out.push('', `Geometric means: native/JS ${ratio(gm('nativeVsJs'))}, native/best peer ${ratio(gm('nativeVsBestPeer'))}` +
+        (part.rows.some((r) => r.bestPlainPeer) ? `, native/best NCHW peer ${ratio(gm('nativeVsBestPlainPeer'))}` : '') +
         (part.rows.some((r) => r.ratios.scaling) ? `, 2 threads/1 thread ${ratio(gm('scaling'))}` : '') + '.');
       const peers = Object.entries(part.peers).map(([n, i]) => (i.unavailable ? `${n}: not run (${i.unavailable})` : `${n} ${i.version || ''}`));
       if (peers.length) out.push(`Peers: ${peers.join('; ')}.`);

@@ -170,6 +170,7 @@ function printResult(suite, result, ctx) {
     console.log(textTable(td));
     const gm = (k) => geomean(part.rows.map((r) => r.ratios[k]));
     console.log(`geomean: native/JS ${ratio(gm('nativeVsJs'))}, native/best peer ${ratio(gm('nativeVsBestPeer'))}` +
+      (part.rows.some((r) => r.bestPlainPeer) ? `, native/best NCHW peer ${ratio(gm('nativeVsBestPlainPeer'))}` : '') +
       (part.rows.some((r) => r.ratios.scaling) ? `, 2t/1t ${ratio(gm('scaling'))}` : ''));
     const notes = [];
     for (const [p, info] of Object.entries(part.peers)) {

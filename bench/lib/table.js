@@ -39,6 +39,8 @@ function tableData(result, opts = {}) {
   if (scaling) header.push(`nat 1t ${unit}`, '2t/1t');
   for (const p of peers) header.push(`${p} ${unit}`);
   header.push('best peer', 'nat/best');
+  const plain = peers.some((p) => result.peers[p].layout === 'blocked');
+  if (plain) header.push('best NCHW peer', 'nat/NCHW');
   const rows = result.rows.map((r) => {
     const line = [r.name];
     line.push(cell(r.native, result.metric, stat));
@@ -52,6 +54,7 @@ function tableData(result, opts = {}) {
     if (scaling) line.push(cell(r.native1t, result.metric, stat), ratio(r.ratios.scaling));
     for (const p of peers) line.push(cell(r.peers[p], result.metric, stat));
     line.push(r.bestPeer ? r.bestPeer.name : '-', ratio(r.ratios.nativeVsBestPeer));
+    if (plain) line.push(r.bestPlainPeer ? r.bestPlainPeer.name : '-', ratio(r.ratios.nativeVsBestPlainPeer));
     return line;
   });
   return { header, rows };

@@ -49,7 +49,7 @@ let built = null;
 function cppPeer(name, lib, kinds) {
   return {
     name, kinds,
-    describe: lib === 'onednn' ? 'oneDNN (libdnnl): dnnl_sgemm; conv/deconv/pool primitives on blocked layouts, reorders untimed'
+    describe: lib === 'onednn' ? 'oneDNN (libdnnl): dnnl_sgemm; conv/deconv/pool primitives on blocked layouts (reorders untimed) and on NCHW (-nchw)'
       : 'OpenBLAS cblas_sgemm',
     check() {
       built = built || ensureBuilt({ quiet: true });
@@ -118,7 +118,9 @@ const PEERS = [
 
 /**
  * Runs every selected peer that handles `kind`. Returns {name: output}. Results whose id
- * ends in '-nchw' (oneDNN pooling on plain NCHW) become a separate '<peer>-nchw' entry.
+ * ends in '-nchw' (oneDNN conv and pooling on plain NCHW) become a separate '<peer>-nchw'
+ * entry, and the peer's own entry is marked layout: 'blocked' (activations in oneDNN's
+ * blocked layouts, reorders untimed).
  */
 function runPeers(kind, cases, o, log = () => {}) {
   const out = {};
@@ -139,7 +141,10 @@ function runPeers(kind, cases, o, log = () => {}) {
       }
     }
     out[p.name] = r;
-    if (Object.keys(nchw).length) out[`${p.name}-nchw`] = { ...r, peer: `${p.name}-nchw`, results: nchw, skipped: {} };
+    if (Object.keys(nchw).length) {
+      out[`${p.name}-nchw`] = { ...r, peer: `${p.name}-nchw`, results: nchw, skipped: {}, layout: 'plain' };
+      r.layout = 'blocked';
+    }
   }
   return out;
 }

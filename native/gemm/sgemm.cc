@@ -81,7 +81,7 @@ const KernelSet& kernels_for(Isa isa) {
   return gemm::scalar_kernels();
 }
 
-gemm::Blocking g_override{0, 0, 0};
+gemm::Blocking g_override{0, 0, 0, 0};
 
 struct Problem {
   bool ta, tb;
@@ -122,6 +122,11 @@ struct PrepackedA {
   int64_t mpad, kc;
 };
 
+// A micro-panel is read straight from the caller's A, without packing, when the
+// thread's columns fit in this many B micro-panels: each A value then feeds only a
+// few FMAs and transposing it into a panel would cost about as much as using it.
+constexpr int64_t kUnpackedAMaxPanels = 8;
+
 // C[m0:m1, n0:n1] of the problem, on the calling thread. m0 is a multiple of mr.
 void gemm_block(const KernelSet& ks, const Problem& p, const PrepackedA* pre, int64_t m0,
                 int64_t m1, int64_t n0, int64_t n1) {
@@ -135,21 +140,33 @@ void gemm_block(const KernelSet& ks, const Problem& p, const PrepackedA* pre, in
   nc_cap = std::max<int64_t>(nc_cap / nr * nr, 4 * nr);
   const int64_t mc = balanced_block(M, g_override.mc ? g_override.mc : ks.mc, mr);
   const int64_t nc = balanced_block(N, nc_cap, nr);
+  const int64_t unpacked_panels =
+      g_override.unpacked_a_panels ? g_override.unpacked_a_panels : kUnpackedAMaxPanels;
+  const bool unpacked_a = pre == nullptr && N <= unpacked_panels * nr;
   ThreadBuffers& buf = thread_buffers();
-  float* ap = pre ? nullptr : buf.a.get(static_cast<size_t>(mc * kc));
+  float* ap = pre || unpacked_a ? nullptr : buf.a.get(static_cast<size_t>(mc * kc));
   float* bp = buf.b.get(static_cast<size_t>(nc * kc));
 
   for (int64_t ic = 0; ic < M; ic += mc) {
     const int64_t mcur = std::min(mc, M - ic);
     for (int64_t pc = 0; pc < K; pc += kc) {
       const int64_t kcur = std::min(kc, K - pc);
+      // A(ir + i, p) of this block = apanels[ir * a_panel + i * rs + p * cs].
       const float* apanels;
+      int64_t rs = 1, cs = mr, a_panel = kcur;
       if (pre) {
         apanels = pre->data + pc * pre->mpad + (m0 + ic) * kcur;
       } else {
         const float* asrc = p.ta ? p.A + pc * p.lda + (m0 + ic) : p.A + (m0 + ic) * p.lda + pc;
-        ks.pack_a(p.ta, mcur, kcur, asrc, p.lda, ap);
-        apanels = ap;
+        if (unpacked_a) {
+          apanels = asrc;
+          rs = p.ta ? 1 : p.lda;
+          cs = p.ta ? p.lda : 1;
+          a_panel = p.ta ? 1 : p.lda;
+        } else {
+          ks.pack_a(p.ta, mcur, kcur, asrc, p.lda, ap);
+          apanels = ap;
+        }
       }
       const float beta = pc == 0 ? p.beta : 1.f;
       for (int64_t jc = 0; jc < N; jc += nc) {
@@ -159,11 +176,11 @@ void gemm_block(const KernelSet& ks, const Problem& p, const PrepackedA* pre, in
         float* cblock = p.C + (m0 + ic) * p.ldc + (n0 + jc);
         for (int64_t ir = 0; ir < mcur; ir += mr) {
           const int64_t m = std::min(mr, mcur - ir);
-          const float* a = apanels + ir * kcur;
+          const float* a = apanels + ir * a_panel;
           float* crow = cblock + ir * p.ldc;
           for (int64_t jr = 0; jr < ncur; jr += nr) {
             const int64_t n = std::min(nr, ncur - jr);
-            ks.kernel(kcur, a, bp + jr * kcur, crow + jr, p.ldc, m, n, p.alpha, beta);
+            ks.kernel(kcur, a, rs, cs, bp + jr * kcur, crow + jr, p.ldc, m, n, p.alpha, beta);
           }
         }
       }

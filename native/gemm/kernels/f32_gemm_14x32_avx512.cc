@@ -5,12 +5,17 @@
 //
 // Edge tiles run the same kernel instantiated for fewer rows (1..14) and one or two zmm
 // columns, so a 16-row or 100-column problem wastes no FMAs on padding; the last column
-// vector is stored through an opmask.
+// vector is stored through an opmask. A can also be read unpacked, straight from the
+// caller's matrix (row-major: 14 row streams; transposed: like a packed panel with a
+// wider stride), which the driver does when each A panel meets only one or two B panels
+// and packing it would cost as much as using it.
 //
 // Packing transposes 16x16 blocks in registers where the source layout needs it (A not
 // transposed, B transposed); straight copies otherwise.
 #if defined(__x86_64__)
 #include <immintrin.h>
+
+#include <utility>
 
 #include "../pack_inl.h"
 
@@ -34,10 +39,35 @@ inline __mmask16 col_mask(int64_t n) {
                  : static_cast<__mmask16>((1u << (n > 0 ? n : 0)) - 1u);
 }
 
+// Address of A(I, p) for the row-major A mode, a(i, p) = a[i*rs + p], from two bases
+// (rows 0.. and 8..) and byte offsets r1 = rs, r3 = 3rs, r5 = 5rs, r7 = 7rs (times 4), so
+// that 14 rows need 6 registers instead of 14 pointers.
+template <int I>
+inline const float* row_ptr(const char* a0, const char* a8, int64_t r1, int64_t r3, int64_t r5,
+                            int64_t r7) {
+  constexpr bool high = I >= 8 && I != 10 && I != 12;
+  const char* base = high ? a8 : a0;
+  constexpr int j = high ? I - 8 : I;
+  switch (j) {
+    case 0: return reinterpret_cast<const float*>(base);
+    case 1: return reinterpret_cast<const float*>(base + r1);
+    case 2: return reinterpret_cast<const float*>(base + r1 * 2);
+    case 3: return reinterpret_cast<const float*>(base + r3);
+    case 4: return reinterpret_cast<const float*>(base + r1 * 4);
+    case 5: return reinterpret_cast<const float*>(base + r5);
+    case 6: return reinterpret_cast<const float*>(base + r3 * 2);
+    case 7: return reinterpret_cast<const float*>(base + r7);
+    case 10: return reinterpret_cast<const float*>(base + r5 * 2);
+    default: return reinterpret_cast<const float*>(base + r3 * 4);  // 12
+  }
+}
+
 // ROWS x (16*NV) tile; n is the number of valid columns (16*(NV-1) < n <= 16*NV).
-template <int ROWS, int NV>
-void tile(int64_t k, const float* ap, const float* bp, float* c, int64_t ldc, int64_t n,
-          float alpha, float beta) {
+// A is k-major (a(i, p) = a[p*sa + i]: packed panels, sa = MR, or a transposed source)
+// or, with ROW_MAJOR_A, row-major (a(i, p) = a[i*sa + p]: an unpacked source).
+template <int ROWS, int NV, bool ROW_MAJOR_A>
+void tile(int64_t k, const float* a, int64_t sa, const float* bp, float* c, int64_t ldc,
+          int64_t n, float alpha, float beta) {
   __m512 acc[ROWS][NV];
 #pragma GCC unroll 14
   for (int i = 0; i < ROWS; i++)
@@ -48,17 +78,30 @@ void tile(int64_t k, const float* ap, const float* bp, float* c, int64_t ldc, in
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16 * NV - 1), _MM_HINT_T0);
   }
+  const int64_t r1 = sa * 4, r3 = 3 * r1, r5 = 5 * r1, r7 = 7 * r1;
+  const char* a0 = reinterpret_cast<const char*>(a);
+  const char* a8 = a0 + 8 * r1;
   for (int64_t p = 0; p < k; p++) {
     __m512 b[NV];
 #pragma GCC unroll 2
     for (int v = 0; v < NV; v++) b[v] = _mm512_load_ps(bp + 16 * v);
-#pragma GCC unroll 14
-    for (int i = 0; i < ROWS; i++) {
-      const __m512 a = _mm512_set1_ps(ap[i]);
-#pragma GCC unroll 2
-      for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(a, b[v], acc[i][v]);
+#define RECEPTIVE_ROW(I)                                                                  \
+  if constexpr (I < ROWS) {                                                               \
+    const float* ai = ROW_MAJOR_A ? row_ptr<I>(a0, a8, r1, r3, r5, r7) : a + I;           \
+    const __m512 av = _mm512_set1_ps(*ai);                                                \
+    acc[I][0] = _mm512_fmadd_ps(av, b[0], acc[I][0]);                                     \
+    if constexpr (NV == 2) acc[I][NV - 1] = _mm512_fmadd_ps(av, b[NV - 1], acc[I][NV - 1]); \
+  }
+    RECEPTIVE_ROW(0) RECEPTIVE_ROW(1) RECEPTIVE_ROW(2) RECEPTIVE_ROW(3) RECEPTIVE_ROW(4)
+    RECEPTIVE_ROW(5) RECEPTIVE_ROW(6) RECEPTIVE_ROW(7) RECEPTIVE_ROW(8) RECEPTIVE_ROW(9)
+    RECEPTIVE_ROW(10) RECEPTIVE_ROW(11) RECEPTIVE_ROW(12) RECEPTIVE_ROW(13)
+#undef RECEPTIVE_ROW
+    if (ROW_MAJOR_A) {
+      a0 += 4;
+      a8 += 4;
+    } else {
+      a += sa;
     }
-    ap += MR;
     bp += NR;
   }
   const __m512 va = _mm512_set1_ps(alpha);
@@ -94,24 +137,27 @@ void tile(int64_t k, const float* ap, const float* bp, float* c, int64_t ldc, in
   }
 }
 
-using TileFn = void (*)(int64_t, const float*, const float*, float*, int64_t, int64_t, float, float);
+using TileFn = void (*)(int64_t, const float*, int64_t, const float*, float*, int64_t, int64_t,
+                        float, float);
 
-template <int R>
-constexpr TileFn pick(int nv) {
-  return nv == 1 ? &tile<R, 1> : &tile<R, 2>;
-}
-
-const TileFn kTiles[MR][2] = {
-    {pick<1>(1), pick<1>(2)},   {pick<2>(1), pick<2>(2)},   {pick<3>(1), pick<3>(2)},
-    {pick<4>(1), pick<4>(2)},   {pick<5>(1), pick<5>(2)},   {pick<6>(1), pick<6>(2)},
-    {pick<7>(1), pick<7>(2)},   {pick<8>(1), pick<8>(2)},   {pick<9>(1), pick<9>(2)},
-    {pick<10>(1), pick<10>(2)}, {pick<11>(1), pick<11>(2)}, {pick<12>(1), pick<12>(2)},
-    {pick<13>(1), pick<13>(2)}, {pick<14>(1), pick<14>(2)},
+template <bool RM>
+struct TileTable {
+  TileFn fn[MR][2];
 };
 
-void kernel_14x32(int64_t k, const float* ap, const float* bp, float* c, int64_t ldc,
-                  int64_t m, int64_t n, float alpha, float beta) {
-  kTiles[m - 1][n > 16 ? 1 : 0](k, ap, bp, c, ldc, n, alpha, beta);
+template <bool RM, int... R>
+constexpr TileTable<RM> make_table(std::integer_sequence<int, R...>) {
+  return TileTable<RM>{{{&tile<R + 1, 1, RM>, &tile<R + 1, 2, RM>}...}};
+}
+
+constexpr TileTable<false> kTilesKMajor = make_table<false>(std::make_integer_sequence<int, MR>());
+constexpr TileTable<true> kTilesRowMajor = make_table<true>(std::make_integer_sequence<int, MR>());
+
+void kernel_14x32(int64_t k, const float* a, int64_t rs_a, int64_t cs_a, const float* bp,
+                  float* c, int64_t ldc, int64_t m, int64_t n, float alpha, float beta) {
+  const int v = n > 16 ? 1 : 0;
+  if (rs_a == 1) kTilesKMajor.fn[m - 1][v](k, a, cs_a, bp, c, ldc, n, alpha, beta);
+  else kTilesRowMajor.fn[m - 1][v](k, a, rs_a, bp, c, ldc, n, alpha, beta);
 }
 
 // In-register transpose of a 16x16 block: r[i] holds row i on entry, column i on exit.

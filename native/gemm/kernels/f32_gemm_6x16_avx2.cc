@@ -24,9 +24,10 @@ inline __m256i lane_mask(int64_t n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-template <int ROWS, int NV>
-void tile(int64_t k, const float* ap, const float* bp, float* c, int64_t ldc, int64_t n,
-          float alpha, float beta) {
+// A is k-major (a(i, p) = a[p*sa + i]) or, with ROW_MAJOR_A, row-major (a[i*sa + p]).
+template <int ROWS, int NV, bool ROW_MAJOR_A>
+void tile(int64_t k, const float* ap, int64_t sa, const float* bp, float* c, int64_t ldc,
+          int64_t n, float alpha, float beta) {
   __m256 acc[ROWS][NV];
 #pragma GCC unroll 6
   for (int i = 0; i < ROWS; i++)
@@ -43,11 +44,11 @@ void tile(int64_t k, const float* ap, const float* bp, float* c, int64_t ldc, in
     for (int v = 0; v < NV; v++) b[v] = _mm256_load_ps(bp + 8 * v);
 #pragma GCC unroll 6
     for (int i = 0; i < ROWS; i++) {
-      const __m256 a = _mm256_broadcast_ss(ap + i);
+      const __m256 a = _mm256_broadcast_ss(ROW_MAJOR_A ? ap + i * sa : ap + i);
 #pragma GCC unroll 2
       for (int v = 0; v < NV; v++) acc[i][v] = _mm256_fmadd_ps(a, b[v], acc[i][v]);
     }
-    ap += MR;
+    ap += ROW_MAJOR_A ? 1 : sa;
     bp += NR;
   }
   const __m256 va = _mm256_set1_ps(alpha);
@@ -71,16 +72,23 @@ void tile(int64_t k, const float* ap, const float* bp, float* c, int64_t ldc, in
   }
 }
 
-using TileFn = void (*)(int64_t, const float*, const float*, float*, int64_t, int64_t, float, float);
+using TileFn = void (*)(int64_t, const float*, int64_t, const float*, float*, int64_t, int64_t,
+                        float, float);
 
-const TileFn kTiles[MR][2] = {
-    {&tile<1, 1>, &tile<1, 2>}, {&tile<2, 1>, &tile<2, 2>}, {&tile<3, 1>, &tile<3, 2>},
-    {&tile<4, 1>, &tile<4, 2>}, {&tile<5, 1>, &tile<5, 2>}, {&tile<6, 1>, &tile<6, 2>},
+const TileFn kTiles[2][MR][2] = {
+    {{&tile<1, 1, false>, &tile<1, 2, false>}, {&tile<2, 1, false>, &tile<2, 2, false>},
+     {&tile<3, 1, false>, &tile<3, 2, false>}, {&tile<4, 1, false>, &tile<4, 2, false>},
+     {&tile<5, 1, false>, &tile<5, 2, false>}, {&tile<6, 1, false>, &tile<6, 2, false>}},
+    {{&tile<1, 1, true>, &tile<1, 2, true>}, {&tile<2, 1, true>, &tile<2, 2, true>},
+     {&tile<3, 1, true>, &tile<3, 2, true>}, {&tile<4, 1, true>, &tile<4, 2, true>},
+     {&tile<5, 1, true>, &tile<5, 2, true>}, {&tile<6, 1, true>, &tile<6, 2, true>}},
 };
 
-void kernel_6x16(int64_t k, const float* ap, const float* bp, float* c, int64_t ldc, int64_t m,
-                 int64_t n, float alpha, float beta) {
-  kTiles[m - 1][n > 8 ? 1 : 0](k, ap, bp, c, ldc, n, alpha, beta);
+void kernel_6x16(int64_t k, const float* a, int64_t rs_a, int64_t cs_a, const float* bp,
+                 float* c, int64_t ldc, int64_t m, int64_t n, float alpha, float beta) {
+  const bool row_major = rs_a != 1;
+  kTiles[row_major][m - 1][n > 8 ? 1 : 0](k, a, row_major ? rs_a : cs_a, bp, c, ldc, n, alpha,
+                                          beta);
 }
 
 // In-register transpose of an 8x8 block: r[i] holds row i on entry, column i on exit.

@@ -11,14 +11,24 @@ namespace {
 constexpr int MR = 4;
 constexpr int NR = 8;
 
-void kernel_4x8(int64_t k, const float* ap, const float* bp, float* c, int64_t ldc, int64_t m,
-                int64_t n, float alpha, float beta) {
+void kernel_4x8(int64_t k, const float* ap, int64_t rs_a, int64_t cs_a, const float* bp,
+                float* c, int64_t ldc, int64_t m, int64_t n, float alpha, float beta) {
   float acc[MR][NR] = {};
-  for (int64_t p = 0; p < k; p++) {
-    const float* a = ap + p * MR;
-    const float* b = bp + p * NR;
-    for (int i = 0; i < MR; i++)
-      for (int j = 0; j < NR; j++) acc[i][j] += a[i] * b[j];
+  if (rs_a == 1 && cs_a == MR && m == MR) {
+    for (int64_t p = 0; p < k; p++) {
+      const float* a = ap + p * MR;
+      const float* b = bp + p * NR;
+      for (int i = 0; i < MR; i++)
+        for (int j = 0; j < NR; j++) acc[i][j] += a[i] * b[j];
+    }
+  } else {
+    for (int64_t p = 0; p < k; p++) {
+      const float* b = bp + p * NR;
+      for (int64_t i = 0; i < m; i++) {
+        const float a = ap[i * rs_a + p * cs_a];
+        for (int j = 0; j < NR; j++) acc[i][j] += a * b[j];
+      }
+    }
   }
   store_edge<NR>(&acc[0][0], c, ldc, m, n, alpha, beta);
 }

@@ -87,6 +87,21 @@ const BIG_CONVS = [
   { N: 4, C: 3, H: 32, W: 32, K: 6, R: 5, S: 5, strideH: 1, strideW: 1, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0, dilationH: 1, dilationW: 1, groups: 1 },
   { N: 1, C: 1, H: 64, W: 64, K: 4, R: 7, S: 7, strideH: 2, strideW: 2, padTop: 3, padBottom: 3, padLeft: 3, padRight: 3, dilationH: 1, dilationW: 1, groups: 1 },
   { N: 1, C: 3, H: 1, W: 300, K: 5, R: 1, S: 9, strideH: 1, strideW: 3, padTop: 0, padBottom: 0, padLeft: 4, padRight: 2, dilationH: 1, dilationW: 2, groups: 1 },
+  // depthwise rows longer than one vector: fixed-size interior kernels and border taps
+  { N: 1, C: 8, H: 20, W: 45, K: 8, R: 3, S: 3, strideH: 2, strideW: 2, padTop: 1, padBottom: 1, padLeft: 1, padRight: 0, dilationH: 1, dilationW: 1, groups: 8 },
+  { N: 2, C: 4, H: 12, W: 40, K: 4, R: 5, S: 5, strideH: 1, strideW: 1, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2, dilationH: 1, dilationW: 1, groups: 4 },
+  { N: 1, C: 3, H: 15, W: 50, K: 6, R: 7, S: 7, strideH: 1, strideW: 1, padTop: 3, padBottom: 2, padLeft: 3, padRight: -1, dilationH: 1, dilationW: 1, groups: 3 },
+  { N: 1, C: 4, H: 10, W: 36, K: 4, R: 3, S: 3, strideH: 1, strideW: 1, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2, dilationH: 2, dilationW: 2, groups: 4 },
+  { N: 1, C: 2, H: 9, W: 70, K: 2, R: 3, S: 3, strideH: 3, strideW: 3, padTop: 1, padBottom: 0, padLeft: 1, padRight: 1, dilationH: 1, dilationW: 1, groups: 2 },
+];
+
+/** Pooling rows longer than the vector paths' single-chunk case, and a stride of 3. */
+const BIG_POOLS = [
+  { N: 1, C: 2, H: 9, W: 75, kernelH: 3, kernelW: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, dilationH: 1, dilationW: 1 },
+  { N: 2, C: 2, H: 11, W: 90, kernelH: 3, kernelW: 3, strideH: 2, strideW: 2, padH: 1, padW: 1, dilationH: 1, dilationW: 1 },
+  { N: 1, C: 3, H: 8, W: 70, kernelH: 2, kernelW: 2, strideH: 2, strideW: 2, padH: 0, padW: 0, dilationH: 1, dilationW: 1 },
+  { N: 1, C: 1, H: 7, W: 101, kernelH: 3, kernelW: 4, strideH: 3, strideW: 3, padH: 1, padW: 2, dilationH: 1, dilationW: 1 },
+  { N: 1, C: 2, H: 9, W: 66, kernelH: 2, kernelW: 3, strideH: 1, strideW: 2, padH: 1, padW: 1, dilationH: 2, dilationW: 2 },
 ];
 
 function hasRealCell(start, k, d, n) {
@@ -129,8 +144,17 @@ function randomGemm() {
 const convConfigs = [];
 for (let i = 0; i < 170; i++) convConfigs.push(randomConv());
 convConfigs.push(...BIG_CONVS);
-const maxConfigs = Array.from({ length: 60 }, () => randomPool('max'));
-const avgConfigs = Array.from({ length: 60 }, () => randomPool('avg'));
+function bigPool(g, kind, ceilMode) {
+  const OH = poolOut(g.H, g.kernelH, g.strideH, g.padH, g.dilationH, ceilMode);
+  const OW = poolOut(g.W, g.kernelW, g.strideW, g.padW, g.dilationW, ceilMode);
+  const out = { ...g, OH, OW };
+  if (kind === 'avg') out.countIncludePad = !ceilMode;
+  return { g: out, ceilMode };
+}
+const maxConfigs = Array.from({ length: 60 }, () => randomPool('max'))
+  .concat(BIG_POOLS.flatMap((g) => [bigPool(g, 'max', false), bigPool(g, 'max', true)]));
+const avgConfigs = Array.from({ length: 60 }, () => randomPool('avg'))
+  .concat(BIG_POOLS.filter((g) => g.dilationW === 1).flatMap((g) => [bigPool(g, 'avg', false), bigPool(g, 'avg', true)]));
 const adaptiveConfigs = Array.from({ length: 30 }, randomAdaptive);
 const gemmConfigs = Array.from({ length: 50 }, randomGemm);
 

@@ -1,0 +1,47 @@
+// AVX-512 helpers for row kernels that walk 16 output columns at a time (pooling and
+// depthwise convolution). Included only by the translation units built with AVX-512.
+#pragma once
+#if defined(__AVX512F__)
+#include <immintrin.h>
+
+#include <cstdint>
+
+namespace receptive {
+namespace avx512_rows {
+
+// The first n lanes (n clamped to [0, 16]).
+inline __mmask16 lanes(int64_t n) {
+  return n >= 16 ? static_cast<__mmask16>(0xFFFF)
+                 : static_cast<__mmask16>((1u << (n > 0 ? n : 0)) - 1);
+}
+
+// Lanes [a, b).
+inline __mmask16 lane_range(int64_t a, int64_t b) {
+  return static_cast<__mmask16>(lanes(b) & ~lanes(a));
+}
+
+// Lanes j in [a, b) get p[j*SW] (SW = 1 or 2), the others 0. Nothing outside
+// p[a*SW] .. p[(b-1)*SW] is read (masked lanes never fault), so p may point before the
+// start of the row.
+template <int SW>
+inline __m512 load_range(const float* p, int64_t a, int64_t b) {
+  static_assert(SW == 1 || SW == 2, "stride 1 or 2");
+  if (SW == 1) return _mm512_maskz_loadu_ps(lane_range(a, b), p);
+  const int64_t f0 = 2 * a, f1 = 2 * b - 1;  // floats [f0, f1)
+  const __m512 lo = _mm512_maskz_loadu_ps(lane_range(f0, f1), p);
+  const __m512 hi = _mm512_maskz_loadu_ps(lane_range(f0 - 16, f1 - 16), p + 16);
+  const __m512i even =
+      _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  return _mm512_permutex2var_ps(lo, even, hi);
+}
+
+// For a tap whose valid output columns are [lo, hi), the lanes of the chunk starting at
+// column c0 with n columns that it reaches, as a lane range [*a, *b) (empty: *a >= *b).
+inline void chunk_range(int64_t lo, int64_t hi, int64_t c0, int64_t n, int64_t* a, int64_t* b) {
+  *a = (lo > c0 ? lo : c0) - c0;
+  *b = (hi < c0 + n ? hi : c0 + n) - c0;
+}
+
+}  // namespace avx512_rows
+}  // namespace receptive
+#endif

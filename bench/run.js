@@ -9,6 +9,7 @@
 //   node bench/run.js [--suite gemm|conv|conv-backward|pool|all|a,b] [--quick] [--threads N]
 //                     [--no-peers | --peers pytorch,onednn,...] [--no-scaling] [--stat median|min]
 //                     [--js-all | --js-max-gflop X] [--max-time S] [--cases id,id] [--no-save] [--list]
+//                     [--addon path/to/receptive.node]   (sets RECEPTIVE_ADDON_PATH)
 //
 // Suites are the files of bench/suites/ (one file per suite; see bench/README.md).
 const fs = require('fs');
@@ -25,7 +26,9 @@ const ORDER = ['gemm', 'conv', 'conv-backward', 'pool'];
 
 function usage(msg) {
   if (msg) process.stderr.write(`bench: ${msg}\n`);
-  process.stderr.write(fs.readFileSync(__filename, 'utf8').split('\n').slice(2, 14).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
+  const lines = fs.readFileSync(__filename, 'utf8').split('\n');
+  const end = lines.findIndex((l) => l.startsWith('const '));
+  process.stderr.write(lines.slice(2, end).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
   process.exit(msg ? 2 : 0);
 }
 
@@ -51,6 +54,7 @@ function parseArgs(argv) {
     else if (k === '--max-time') a.maxTime = Number(val());
     else if (k === '--no-save') a.save = false;
     else if (k === '--cases') a.cases = val().split(',');
+    else if (k === '--addon') a.addon = path.resolve(val());
     else if (k === '--list') a.list = true;
     else if (k === '--help' || k === '-h') usage();
     else usage(`unknown argument ${k}`);
@@ -236,7 +240,11 @@ async function main() {
     peerTimeoutS: 1800,
     cases: args.cases,
   };
+  if (args.addon) process.env.RECEPTIVE_ADDON_PATH = args.addon;
   const be = loadBackends(log);
+  const addonFile = process.env.RECEPTIVE_ADDON_PATH || path.join(ROOT, 'build', 'Release', 'receptive.node');
+  let addon = { path: path.relative(ROOT, addonFile) || addonFile };
+  try { addon.mtime = fs.statSync(addonFile).mtime.toISOString(); } catch { addon.missing = true; }
   const ctx = {
     threads: args.threads, quick, opts, log,
     native: be.native, js: be.js, nativeError: be.nativeError, jsError: be.jsError,
@@ -246,7 +254,7 @@ async function main() {
   if (load0[0] > 0.5) log(`load average ${load0.map((x) => x.toFixed(2)).join(' ')}: other work is running, figures will be noisy`);
   const machine = machineInfo();
   console.log(`receptive bench ${new Date().toISOString()} — ${machine.cpu}, ${machine.logicalCpus} CPUs, node ${machine.node}, ${args.threads} thread(s)${quick ? ', --quick' : ''}`);
-  console.log(`backends: native ${be.nativeInfo ? `${be.nativeInfo.isa}${be.nativeInfo.openmp ? ' +OpenMP' : ''}` : `unavailable (${be.nativeError})`}; js ${be.jsInfo ? 'ok' : `unavailable (${be.jsError})`}`);
+  console.log(`backends: native ${be.nativeInfo ? `${be.nativeInfo.isa}${be.nativeInfo.openmp ? ' +OpenMP' : ''} (${addon.path})` : `unavailable (${be.nativeError})`}; js ${be.jsInfo ? 'ok' : `unavailable (${be.jsError})`}`);
   if (ctx.peak) {
     const p1 = ctx.peak.at(1), pt = ctx.peak.at(args.threads);
     console.log(`peak (FMA loop): ${fmt(p1.gflops)} GFLOP/s on 1 thread, ${fmt(pt.gflops)} on ${args.threads} (${pt.isa})` +
@@ -263,7 +271,7 @@ async function main() {
       suite: name, title: suite.title, date: started.toISOString(), seconds: (Date.now() - t0) / 1000,
       machine, loadavg: { start: load0, end: os.loadavg() }, threads: args.threads, quick, stat: opts.stat,
       options: { ...opts, peers: opts.peers || 'all' },
-      backends: { native: be.nativeInfo || { error: be.nativeError }, js: be.jsInfo || { error: be.jsError } },
+      backends: { native: be.nativeInfo ? { ...be.nativeInfo, addon } : { error: be.nativeError, addon }, js: be.jsInfo || { error: be.jsError } },
       peak: ctx.peak ? ctx.peak.raw : null,
       ...result,
     };

@@ -191,9 +191,10 @@ int main(int argc, char** argv) {
     } else if (a == "--seconds" && i + 1 < argc) {
       seconds = std::atof(argv[++i]);
     } else if (a == "--blocking" && i + 1 < argc) {
-      receptive::gemm::Blocking b{0, 0, 0, 0};
-      if (std::sscanf(argv[++i], "%d,%d,%d,%d", &b.mc, &b.kc, &b.nc, &b.unpacked_a_panels) < 3) {
-        std::fprintf(stderr, "bad blocking %s (want mc,kc,nc[,unpacked_a_panels]; 0 keeps the default)\n", argv[i]);
+      receptive::gemm::Blocking b{0, 0, 0, 0, 0};
+      if (std::sscanf(argv[++i], "%d,%d,%d,%d,%d", &b.mc, &b.kc, &b.nc, &b.unpacked_a_panels,
+                      &b.unpacked_b_panels) < 3) {
+        std::fprintf(stderr, "bad blocking %s (want mc,kc,nc[,unpacked_a_panels[,unpacked_b_panels]]; 0 keeps the default)\n", argv[i]);
         return 2;
       }
       receptive::gemm::set_blocking_override(b);
@@ -207,7 +208,7 @@ int main(int argc, char** argv) {
       peak = false;
     } else {
       std::fprintf(stderr, "usage: %s [--isa I] [--threads 1,2] [--shape MxNxK]... [--ta] [--tb] "
-                   "[--seconds S] [--blocking mc,kc,nc[,ua]] [--packed] [--no-peak]\n", argv[0]);
+                   "[--seconds S] [--blocking mc,kc,nc[,ua[,ub]]] [--packed] [--no-peak]\n", argv[0]);
       return 2;
     }
   }

@@ -8,6 +8,10 @@
 //                                         B micro-panels stream from L2
 //
 // Transposes are absorbed by the packing routines, so the micro-kernel sees one layout.
+// Packing pays off only when a panel is reused: when a thread's columns span at most a
+// few B panels, the kernels read A straight from the caller's matrix (row-major or
+// transposed), and when A has few micro-panels and B is small and not transposed, they
+// read B in place too; tiny and skinny problems then skip most of the copying.
 // The first kc block applies the caller's beta, later ones accumulate (beta = 1), so
 // beta == 0 never reads C. Threads split C into a grid of rectangles (tm x tn, chosen
 // per shape so skinny problems still keep every core busy); each thread runs the whole
@@ -81,7 +85,7 @@ const KernelSet& kernels_for(Isa isa) {
   return gemm::scalar_kernels();
 }
 
-gemm::Blocking g_override{0, 0, 0, 0};
+gemm::Blocking g_override{0, 0, 0, 0, 0};
 
 struct Problem {
   bool ta, tb;
@@ -126,6 +130,7 @@ struct PrepackedA {
 // thread's columns fit in this many B micro-panels: each A value then feeds only a
 // few FMAs and transposing it into a panel would cost about as much as using it.
 constexpr int64_t kUnpackedAMaxPanels = 8;
+constexpr int64_t kUnpackedBMaxPanels = 8;
 
 // C[m0:m1, n0:n1] of the problem, on the calling thread. m0 is a multiple of mr.
 void gemm_block(const KernelSet& ks, const Problem& p, const PrepackedA* pre, int64_t m0,
@@ -143,9 +148,16 @@ void gemm_block(const KernelSet& ks, const Problem& p, const PrepackedA* pre, in
   const int64_t unpacked_panels =
       g_override.unpacked_a_panels ? g_override.unpacked_a_panels : kUnpackedAMaxPanels;
   const bool unpacked_a = pre == nullptr && N <= unpacked_panels * nr;
+  // Likewise B, when it is not transposed, few A micro-panels use each of its panels and
+  // it is small enough to stay in L2 between them (a big B read in place, rows far apart,
+  // is slower than packing it once).
+  const int64_t unpacked_b_panels =
+      g_override.unpacked_b_panels ? g_override.unpacked_b_panels : kUnpackedBMaxPanels;
+  const bool unpacked_b = !p.tb && p.ldb != nr && ceil_div(M, mr) <= unpacked_b_panels &&
+                          4 * K * N <= l2_cache_bytes() / 4;
   ThreadBuffers& buf = thread_buffers();
   float* ap = pre || unpacked_a ? nullptr : buf.a.get(static_cast<size_t>(mc * kc));
-  float* bp = buf.b.get(static_cast<size_t>(nc * kc));
+  float* bp = unpacked_b ? nullptr : buf.b.get(static_cast<size_t>(nc * kc));
 
   for (int64_t ic = 0; ic < M; ic += mc) {
     const int64_t mcur = std::min(mc, M - ic);
@@ -172,7 +184,15 @@ void gemm_block(const KernelSet& ks, const Problem& p, const PrepackedA* pre, in
       for (int64_t jc = 0; jc < N; jc += nc) {
         const int64_t ncur = std::min(nc, N - jc);
         const float* bsrc = p.tb ? p.B + (n0 + jc) * p.ldb + pc : p.B + pc * p.ldb + (n0 + jc);
-        ks.pack_b(p.tb, kcur, ncur, bsrc, p.ldb, bp);
+        // B(p, jr + j) of this block = bpanels[jr * b_panel + p * ldbp + j].
+        const float* bpanels = bsrc;
+        int64_t ldbp = p.ldb, b_panel = 1;
+        if (!unpacked_b) {
+          ks.pack_b(p.tb, kcur, ncur, bsrc, p.ldb, bp);
+          bpanels = bp;
+          ldbp = nr;
+          b_panel = kcur;
+        }
         float* cblock = p.C + (m0 + ic) * p.ldc + (n0 + jc);
         for (int64_t ir = 0; ir < mcur; ir += mr) {
           const int64_t m = std::min(mr, mcur - ir);
@@ -180,7 +200,8 @@ void gemm_block(const KernelSet& ks, const Problem& p, const PrepackedA* pre, in
           float* crow = cblock + ir * p.ldc;
           for (int64_t jr = 0; jr < ncur; jr += nr) {
             const int64_t n = std::min(nr, ncur - jr);
-            ks.kernel(kcur, a, rs, cs, bp + jr * kcur, crow + jr, p.ldc, m, n, p.alpha, beta);
+            ks.kernel(kcur, a, rs, cs, bpanels + jr * b_panel, ldbp, crow + jr, p.ldc, m, n,
+                      p.alpha, beta);
           }
         }
       }

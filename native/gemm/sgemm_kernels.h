@@ -8,14 +8,16 @@
 namespace receptive {
 namespace gemm {
 
-// C[0:m, 0:n] = alpha * A * Bp + beta * C for one register tile, m <= mr, n <= nr.
+// C[0:m, 0:n] = alpha * A * B + beta * C for one register tile, m <= mr, n <= nr.
 // A(i, p) = a[i*rs_a + p*cs_a]; either rs_a == 1 (k-major: a packed micro-panel has
 // cs_a == mr) or cs_a == 1 (row-major, unpacked). Rows past m are not read.
-// Bp is a packed B micro-panel (k steps of nr floats, columns past n zero).
+// B(p, j) = b[p*ldb + j]: a packed micro-panel when ldb == nr (columns past n are zero
+// and may be read), else an unpacked non-transposed source (columns past n are not read;
+// the driver never passes an unpacked B whose ldb equals nr).
 // beta == 0: C is not read.
 using MicroKernel = void (*)(int64_t k, const float* a, int64_t rs_a, int64_t cs_a,
-                             const float* bp, float* c, int64_t ldc, int64_t m, int64_t n,
-                             float alpha, float beta);
+                             const float* b, int64_t ldb, float* c, int64_t ldc, int64_t m,
+                             int64_t n, float alpha, float beta);
 
 // Packs rows [0, m) x cols [0, k) of op(A) into ceil(m/mr) micro-panels of k*mr floats,
 // zero-padding the last. op(A)(i, p) = trans ? a[p*lda + i] : a[i*lda + p].
@@ -40,6 +42,7 @@ struct KernelSet {
 struct Blocking {
   int mc, kc, nc;
   int unpacked_a_panels = 0;  // read A unpacked up to this many B panels (-1: never)
+  int unpacked_b_panels = 0;  // read B unpacked up to this many A panels (-1: never)
 };
 // Tuning harnesses only (not thread-safe): replaces the kernel sets' cache blocks; a zero
 // field keeps the default.

@@ -66,8 +66,8 @@ inline const float* row_ptr(const char* a0, const char* a8, int64_t r1, int64_t 
 // A is k-major (a(i, p) = a[p*sa + i]: packed panels, sa = MR, or a transposed source)
 // or, with ROW_MAJOR_A, row-major (a(i, p) = a[i*sa + p]: an unpacked source).
 template <int ROWS, int NV, bool ROW_MAJOR_A>
-void tile(int64_t k, const float* a, int64_t sa, const float* bp, float* c, int64_t ldc,
-          int64_t n, float alpha, float beta) {
+void tile(int64_t k, const float* a, int64_t sa, const float* bp, int64_t ldbp, float* c,
+          int64_t ldc, int64_t n, float alpha, float beta) {
   __m512 acc[ROWS][NV];
 #pragma GCC unroll 14
   for (int i = 0; i < ROWS; i++)
@@ -78,13 +78,15 @@ void tile(int64_t k, const float* a, int64_t sa, const float* bp, float* c, int6
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16 * NV - 1), _MM_HINT_T0);
   }
+  // The last B vector is loaded through the column mask: an unpacked B row ends at n.
+  const __mmask16 last = col_mask(n - 16 * (NV - 1));
   const int64_t r1 = sa * 4, r3 = 3 * r1, r5 = 5 * r1, r7 = 7 * r1;
   const char* a0 = reinterpret_cast<const char*>(a);
   const char* a8 = a0 + 8 * r1;
   for (int64_t p = 0; p < k; p++) {
     __m512 b[NV];
-#pragma GCC unroll 2
-    for (int v = 0; v < NV; v++) b[v] = _mm512_load_ps(bp + 16 * v);
+    if (NV == 2) b[0] = _mm512_loadu_ps(bp);
+    b[NV - 1] = _mm512_maskz_loadu_ps(last, bp + 16 * (NV - 1));
 #define RECEPTIVE_ROW(I)                                                                  \
   if constexpr (I < ROWS) {                                                               \
     const float* ai = ROW_MAJOR_A ? row_ptr<I>(a0, a8, r1, r3, r5, r7) : a + I;           \
@@ -102,10 +104,9 @@ void tile(int64_t k, const float* a, int64_t sa, const float* bp, float* c, int6
     } else {
       a += sa;
     }
-    bp += NR;
+    bp += ldbp;
   }
   const __m512 va = _mm512_set1_ps(alpha);
-  const __mmask16 last = col_mask(n - 16 * (NV - 1));
   if (beta == 0.f) {
 #pragma GCC unroll 14
     for (int i = 0; i < ROWS; i++) {
@@ -137,8 +138,8 @@ void tile(int64_t k, const float* a, int64_t sa, const float* bp, float* c, int6
   }
 }
 
-using TileFn = void (*)(int64_t, const float*, int64_t, const float*, float*, int64_t, int64_t,
-                        float, float);
+using TileFn = void (*)(int64_t, const float*, int64_t, const float*, int64_t, float*, int64_t,
+                        int64_t, float, float);
 
 template <bool RM>
 struct TileTable {
@@ -154,10 +155,11 @@ constexpr TileTable<false> kTilesKMajor = make_table<false>(std::make_integer_se
 constexpr TileTable<true> kTilesRowMajor = make_table<true>(std::make_integer_sequence<int, MR>());
 
 void kernel_14x32(int64_t k, const float* a, int64_t rs_a, int64_t cs_a, const float* bp,
-                  float* c, int64_t ldc, int64_t m, int64_t n, float alpha, float beta) {
+                  int64_t ldbp, float* c, int64_t ldc, int64_t m, int64_t n, float alpha,
+                  float beta) {
   const int v = n > 16 ? 1 : 0;
-  if (rs_a == 1) kTilesKMajor.fn[m - 1][v](k, a, cs_a, bp, c, ldc, n, alpha, beta);
-  else kTilesRowMajor.fn[m - 1][v](k, a, rs_a, bp, c, ldc, n, alpha, beta);
+  if (rs_a == 1) kTilesKMajor.fn[m - 1][v](k, a, cs_a, bp, ldbp, c, ldc, n, alpha, beta);
+  else kTilesRowMajor.fn[m - 1][v](k, a, rs_a, bp, ldbp, c, ldc, n, alpha, beta);
 }
 
 // In-register transpose of a 16x16 block: r[i] holds row i on entry, column i on exit.

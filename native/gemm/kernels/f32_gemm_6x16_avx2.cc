@@ -26,8 +26,14 @@ inline __m256i lane_mask(int64_t n) {
 
 // A is k-major (a(i, p) = a[p*sa + i]) or, with ROW_MAJOR_A, row-major (a[i*sa + p]).
 template <int ROWS, int NV, bool ROW_MAJOR_A>
-void tile(int64_t k, const float* ap, int64_t sa, const float* bp, float* c, int64_t ldc,
-          int64_t n, float alpha, float beta) {
+void tile(int64_t k, const float* ap, int64_t sa, const float* bp, int64_t ldbp, float* c,
+          int64_t ldc, int64_t n, float alpha, float beta) {
+  // A packed B panel is zero-padded to NR columns; an unpacked one (ldbp != NR) ends at n,
+  // so its last vector goes through vmaskmov unless it is full.
+  const int64_t tail = n - 8 * (NV - 1);
+  const bool full = tail == 8;
+  const __m256i last = lane_mask(tail);
+  const bool masked_b = ldbp != NR && !full;
   __m256 acc[ROWS][NV];
 #pragma GCC unroll 6
   for (int i = 0; i < ROWS; i++)
@@ -40,8 +46,9 @@ void tile(int64_t k, const float* ap, int64_t sa, const float* bp, float* c, int
   }
   for (int64_t p = 0; p < k; p++) {
     __m256 b[NV];
-#pragma GCC unroll 2
-    for (int v = 0; v < NV; v++) b[v] = _mm256_load_ps(bp + 8 * v);
+    if (NV == 2) b[0] = _mm256_loadu_ps(bp);
+    b[NV - 1] = masked_b ? _mm256_maskload_ps(bp + 8 * (NV - 1), last)
+                         : _mm256_loadu_ps(bp + 8 * (NV - 1));
 #pragma GCC unroll 6
     for (int i = 0; i < ROWS; i++) {
       const __m256 a = _mm256_broadcast_ss(ROW_MAJOR_A ? ap + i * sa : ap + i);
@@ -49,12 +56,9 @@ void tile(int64_t k, const float* ap, int64_t sa, const float* bp, float* c, int
       for (int v = 0; v < NV; v++) acc[i][v] = _mm256_fmadd_ps(a, b[v], acc[i][v]);
     }
     ap += ROW_MAJOR_A ? 1 : sa;
-    bp += NR;
+    bp += ldbp;
   }
   const __m256 va = _mm256_set1_ps(alpha);
-  const int64_t tail = n - 8 * (NV - 1);
-  const bool full = tail == 8;
-  const __m256i last = lane_mask(tail);
   const __m256 vb = _mm256_set1_ps(beta);
 #pragma GCC unroll 6
   for (int i = 0; i < ROWS; i++) {
@@ -72,8 +76,8 @@ void tile(int64_t k, const float* ap, int64_t sa, const float* bp, float* c, int
   }
 }
 
-using TileFn = void (*)(int64_t, const float*, int64_t, const float*, float*, int64_t, int64_t,
-                        float, float);
+using TileFn = void (*)(int64_t, const float*, int64_t, const float*, int64_t, float*, int64_t,
+                        int64_t, float, float);
 
 const TileFn kTiles[2][MR][2] = {
     {{&tile<1, 1, false>, &tile<1, 2, false>}, {&tile<2, 1, false>, &tile<2, 2, false>},
@@ -85,10 +89,11 @@ const TileFn kTiles[2][MR][2] = {
 };
 
 void kernel_6x16(int64_t k, const float* a, int64_t rs_a, int64_t cs_a, const float* bp,
-                 float* c, int64_t ldc, int64_t m, int64_t n, float alpha, float beta) {
+                 int64_t ldbp, float* c, int64_t ldc, int64_t m, int64_t n, float alpha,
+                 float beta) {
   const bool row_major = rs_a != 1;
-  kTiles[row_major][m - 1][n > 8 ? 1 : 0](k, a, row_major ? rs_a : cs_a, bp, c, ldc, n, alpha,
-                                          beta);
+  kTiles[row_major][m - 1][n > 8 ? 1 : 0](k, a, row_major ? rs_a : cs_a, bp, ldbp, c, ldc, n,
+                                          alpha, beta);
 }
 
 // In-register transpose of an 8x8 block: r[i] holds row i on entry, column i on exit.

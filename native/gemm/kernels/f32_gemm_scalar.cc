@@ -12,9 +12,10 @@ constexpr int MR = 4;
 constexpr int NR = 8;
 
 void kernel_4x8(int64_t k, const float* ap, int64_t rs_a, int64_t cs_a, const float* bp,
-                float* c, int64_t ldc, int64_t m, int64_t n, float alpha, float beta) {
+                int64_t ldbp, float* c, int64_t ldc, int64_t m, int64_t n, float alpha,
+                float beta) {
   float acc[MR][NR] = {};
-  if (rs_a == 1 && cs_a == MR && m == MR) {
+  if (rs_a == 1 && cs_a == MR && m == MR && ldbp == NR) {
     for (int64_t p = 0; p < k; p++) {
       const float* a = ap + p * MR;
       const float* b = bp + p * NR;
@@ -22,11 +23,13 @@ void kernel_4x8(int64_t k, const float* ap, int64_t rs_a, int64_t cs_a, const fl
         for (int j = 0; j < NR; j++) acc[i][j] += a[i] * b[j];
     }
   } else {
+    // Unpacked B (ldbp != NR) has only n valid columns.
+    const int64_t cols = ldbp == NR ? NR : n;
     for (int64_t p = 0; p < k; p++) {
-      const float* b = bp + p * NR;
+      const float* b = bp + p * ldbp;
       for (int64_t i = 0; i < m; i++) {
         const float a = ap[i * rs_a + p * cs_a];
-        for (int j = 0; j < NR; j++) acc[i][j] += a * b[j];
+        for (int64_t j = 0; j < cols; j++) acc[i][j] += a * b[j];
       }
     }
   }

@@ -9,9 +9,9 @@
 //
 // Transposes are absorbed by the packing routines, so the micro-kernel sees one layout.
 // Packing pays off only when a panel is reused: when a thread's columns span at most a
-// few B panels, the kernels read A straight from the caller's matrix (row-major or
-// transposed), and when A has few micro-panels and B is small and not transposed, they
-// read B in place too; tiny and skinny problems then skip most of the copying.
+// few B panels, the kernels read a row-major A straight from the caller's matrix, and
+// when A has few micro-panels and B is small and not transposed, they read B in place
+// too; tiny and skinny problems then skip most of the copying.
 // The first kc block applies the caller's beta, later ones accumulate (beta = 1), so
 // beta == 0 never reads C. Threads split C into a grid of rectangles (tm x tn, chosen
 // per shape so skinny problems still keep every core busy); each thread runs the whole
@@ -147,7 +147,9 @@ void gemm_block(const KernelSet& ks, const Problem& p, const PrepackedA* pre, in
   const int64_t nc = balanced_block(N, nc_cap, nr);
   const int64_t unpacked_panels =
       g_override.unpacked_a_panels ? g_override.unpacked_a_panels : kUnpackedAMaxPanels;
-  const bool unpacked_a = pre == nullptr && N <= unpacked_panels * nr;
+  // (Only for a row-major A: a transposed one read in place costs a new line and often a
+  // TLB miss per k step, while packing it is a plain copy.)
+  const bool unpacked_a = pre == nullptr && !p.ta && N <= unpacked_panels * nr;
   // Likewise B, when it is not transposed, few A micro-panels use each of its panels and
   // it is small enough to stay in L2 between them (a big B read in place, rows far apart,
   // is slower than packing it once).
@@ -194,8 +196,12 @@ void gemm_block(const KernelSet& ks, const Problem& p, const PrepackedA* pre, in
           b_panel = kcur;
         }
         float* cblock = p.C + (m0 + ic) * p.ldc + (n0 + jc);
-        for (int64_t ir = 0; ir < mcur; ir += mr) {
-          const int64_t m = std::min(mr, mcur - ir);
+        for (int64_t ir = 0, m; ir < mcur; ir += m) {
+          m = std::min(mr, mcur - ir);
+          // Unpacked A has no panel grid: even out the last two row tiles (16 rows run as
+          // 8 + 8, not 14 + 2, whose 2-row tile would be bound by its loads).
+          const int64_t rest = mcur - ir - m;
+          if (unpacked_a && rest > 0 && 2 * rest < mr) m = (m + rest + 1) / 2;
           const float* a = apanels + ir * a_panel;
           float* crow = cblock + ir * p.ldc;
           for (int64_t jr = 0; jr < ncur; jr += nr) {
@@ -254,9 +260,9 @@ inline void split_range(int64_t tiles, int parts, int part, int64_t* t0, int64_t
   *t1 = *t0 + base + (part < extra ? 1 : 0);
 }
 
-// Problems below this many multiply-adds run on one thread: waking a second one costs
-// more than it saves.
-constexpr double kParallelMinFlops = 1 << 18;
+// Each thread gets at least this many multiply-adds (about 2 us of work); below that,
+// waking another thread costs more than it saves.
+constexpr double kMinFmasPerThread = 1 << 18;
 
 // Runs the problem on the configured threads (one when called from a parallel region or
 // when the problem is too small to be worth a second thread).
@@ -267,7 +273,8 @@ void run(const KernelSet& ks, const Problem& p, const PrepackedA* pre, int64_t M
   if (!omp_in_parallel()) threads = get_num_threads();
 #endif
   const double fmas = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
-  if (threads > 1 && fmas < kParallelMinFlops) threads = 1;
+  if (threads > 1)
+    threads = static_cast<int>(std::max(1.0, std::min<double>(threads, fmas / kMinFmasPerThread)));
   const bool packs_a = pre == nullptr;
   Grid grid = threads > 1 ? choose_grid(ks, M, N, K, threads, packs_a) : Grid{1, 1};
   if (grid.tm * grid.tn == 1) {

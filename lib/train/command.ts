@@ -20,7 +20,7 @@ options:
   --epochs N                  epochs (default 10 for mnist, 15 for fashion-mnist)
   --batch-size B              batch size (default 64)
   --lr X                      learning rate (default 0.05 for sgd, 0.001 for adam)
-  --optimizer sgd|adam        optimizer (default sgd with momentum 0.9)
+  --optimizer sgd|adam        optimizer (default sgd with momentum 0.9), cosine-annealed learning rate
   --augment                   random translation, rotation and scaling of the training images
   --threads T                 native threads
   --backend js|native         backend (default native when available)
@@ -161,10 +161,12 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const { train, test } = loaders(args);
   const model = makeModel(args);
   const optimizer = makeOptimizer(args, model);
+  // Cosine annealing over the run: large steps early, a settled model at the last epoch.
+  const scheduler = new optim.CosineAnnealingLR(optimizer, { tMax: args.epochs });
   console.log(`training ${args.model} on ${args.data} (${train.dataset.length} train / ${test.dataset.length} test images), ` +
     `${args.epochs} epochs, batch ${args.batchSize}, ${args.optimizer} lr ${args.lr}, backend ${getBackend()}` +
     `${getBackend() === 'native' ? ` (${getBackendInstance('native').info().isa}, ${getBackendInstance('native').getNumThreads()} threads)` : ''}`);
-  const history = await fit(model, train, { epochs: args.epochs, optimizer, valLoader: test, checkpoint: args.out });
+  const history = await fit(model, train, { epochs: args.epochs, optimizer, scheduler, valLoader: test, checkpoint: args.out });
   const last = history[history.length - 1];
   const best = Math.max(...history.map((r) => r.valAccuracy ?? 0));
   const meanEpoch = history.reduce((s, r) => s + r.seconds, 0) / history.length;

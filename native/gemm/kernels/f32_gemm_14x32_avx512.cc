@@ -83,6 +83,9 @@ void tile(int64_t k, const float* a, int64_t sa, const float* bp, int64_t ldbp, 
   const int64_t r1 = sa * 4, r3 = 3 * r1, r5 = 5 * r1, r7 = 7 * r1;
   const char* a0 = reinterpret_cast<const char*>(a);
   const char* a8 = a0 + 8 * r1;
+  // Two k steps per loop trip: fewer loop-counter uops on the ports the FMAs use
+  // (measured ~5% over no unrolling; 4 was no better).
+#pragma GCC unroll 2
   for (int64_t p = 0; p < k; p++) {
     __m512 b[NV];
     if (NV == 2) b[0] = _mm512_loadu_ps(bp);

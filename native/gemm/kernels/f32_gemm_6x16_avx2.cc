@@ -44,6 +44,7 @@ void tile(int64_t k, const float* ap, int64_t sa, const float* bp, int64_t ldbp,
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 8 * NV - 1), _MM_HINT_T0);
   }
+#pragma GCC unroll 2
   for (int64_t p = 0; p < k; p++) {
     __m256 b[NV];
     if (NV == 2) b[0] = _mm256_loadu_ps(bp);

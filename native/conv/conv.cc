@@ -1,10 +1,12 @@
 // Convolution through GEMM. Per image and group, the input is unrolled (im2col) into a
 // (Cg*R*S) x (rows*OW) matrix for a band of output rows, so the workspace stays bounded
-// for big inputs; then Y = W x col. 1x1 stride-1 unpadded convolutions use the input
-// itself as the GEMM operand. Convolutions with one input channel per group go to the
-// direct depthwise kernels.
+// for big inputs; then Y = W x col. Small outputs (7x7, 14x14) put several images side
+// by side in one wider column matrix instead, so that the GEMM is not starved of
+// columns. 1x1 stride-1 unpadded convolutions use the input itself as the GEMM operand.
+// Convolutions with one input channel per group go to the direct depthwise kernels.
+// Each group's weights are packed once per call for the GEMM micro-kernels.
 //
-// Parallelism: the work items (image, group, band) run on separate threads with a
+// Parallelism: the work items (image block, group, band) run on separate threads with a
 // single-threaded sgemm each when there are at least as many items as threads;
 // otherwise the items run in turn and sgemm (and im2col) use all the threads.
 #include <cstring>
@@ -25,14 +27,18 @@ namespace {
 
 // Upper bound on one band's columns matrix, in floats (1 MiB), so that it stays in L2.
 constexpr int64_t kColumnBudget = 1 << 18;
+// Images are batched into one GEMM until it has at least this many columns.
+constexpr int64_t kMinColumns = 256;
 // Backward weight with per-thread partial sums only while they fit this many floats in all.
 constexpr int64_t kPartialBudget = int64_t(1) << 24;
 
 struct Plan {
-  int64_t OH, OW, Cg, Kg, CRS;
-  bool direct;          // 1x1, stride 1, no padding except a negative bottom: B = x
-  int64_t band_rows;    // output rows per band
+  int64_t OH, OW, OHW, Cg, Kg, CRS;
+  bool direct;        // 1x1, stride 1, no padding except a negative bottom: B = x
+  int64_t band_rows;  // output rows per band
   int64_t bands;
+  int64_t nb;         // images side by side per work item (> 1 only with one band)
+  int64_t blocks;     // ceil(N / nb)
 };
 
 bool is_direct_1x1(const ConvGeometry& g) {
@@ -44,15 +50,17 @@ Plan make_plan(const ConvGeometry& g, int threads) {
   Plan p;
   p.OH = g.out_h();
   p.OW = g.out_w();
+  p.OHW = p.OH * p.OW;
   p.Cg = g.C / g.groups;
   p.Kg = g.K / g.groups;
   p.CRS = p.Cg * g.R * g.S;
   p.direct = is_direct_1x1(g);
+  p.nb = 1;
   if (p.direct) {
     // No workspace; bands only exist to give threads work when there are few images.
-    int64_t items = g.N * g.groups;
-    int64_t want = items >= threads ? 1 : (threads + items - 1) / items;
-    int64_t min_rows = (256 + p.OW - 1) / p.OW;  // keep GEMMs at least ~256 columns wide
+    const int64_t items = g.N * g.groups;
+    const int64_t want = items >= threads ? 1 : (threads + items - 1) / items;
+    const int64_t min_rows = (kMinColumns + p.OW - 1) / p.OW;
     int64_t rows = (p.OH + want - 1) / want;
     if (rows < min_rows) rows = min_rows;
     if (rows > p.OH) rows = p.OH;
@@ -64,16 +72,69 @@ Plan make_plan(const ConvGeometry& g, int threads) {
     p.band_rows = rows;
   }
   p.bands = (p.OH + p.band_rows - 1) / p.band_rows;
+  if (p.OHW < kMinColumns && g.N > 1) {
+    int64_t nb = (kMinColumns + p.OHW - 1) / p.OHW;
+    const int64_t fit = kColumnBudget / (p.CRS * p.OHW);
+    if (nb > fit) nb = fit;
+    // Keep one work item per thread where the batch allows it.
+    const int64_t per_thread = g.N * g.groups / threads;
+    if (per_thread >= 1 && nb > per_thread) nb = per_thread;
+    if (nb > g.N) nb = g.N;
+    if (nb > 1) {
+      p.nb = nb;
+      p.direct = false;  // the images' planes are not one matrix: gather them
+      p.band_rows = p.OH;
+      p.bands = 1;
+    }
+  }
+  p.blocks = (g.N + p.nb - 1) / p.nb;
   return p;
 }
 
 // Per-group weights packed once per call for the GEMM micro-kernels and shared by every
 // image and band (read-only inside the parallel region). Held by the calling thread and
 // reused, so steady-state calls do not allocate.
-std::vector<SgemmPackedA>& weight_packs(int64_t groups) {
+const SgemmPackedA* pack_weights(const ConvGeometry& g, const Plan& p, bool transposed,
+                                 const float* w) {
   thread_local std::vector<SgemmPackedA> packs;
-  if (static_cast<int64_t>(packs.size()) < groups) packs.resize(groups);
-  return packs;
+  if (static_cast<int64_t>(packs.size()) < g.groups) packs.resize(g.groups);
+  for (int64_t grp = 0; grp < g.groups; grp++) {
+    const float* wg = w + grp * p.Kg * p.CRS;
+    if (transposed)
+      packs[grp].pack(true, p.CRS, p.Kg, wg, p.CRS);
+    else
+      packs[grp].pack(false, p.Kg, p.CRS, wg, p.CRS);
+  }
+  return packs.data();
+}
+
+// Work item -> (first image, image count, group, band).
+struct Item {
+  int64_t n0, count, grp, band, oh0, oh1;
+};
+
+Item decode(const ConvGeometry& g, const Plan& p, int64_t item, bool with_bands) {
+  Item it;
+  it.band = with_bands ? item % p.bands : 0;
+  const int64_t t = with_bands ? item / p.bands : item;
+  it.grp = t % g.groups;
+  const int64_t block = t / g.groups;
+  it.n0 = block * p.nb;
+  it.count = g.N - it.n0 < p.nb ? g.N - it.n0 : p.nb;
+  it.oh0 = it.band * p.band_rows;
+  it.oh1 = it.oh0 + p.band_rows < p.OH ? it.oh0 + p.band_rows : p.OH;
+  return it;
+}
+
+// Copies the Kg planes of images n0 .. n0+count-1 of tensor t[N, Ctot, OHW] (group
+// offset `first` planes) side by side into dst (Kg x count*OHW).
+void gather_planes(const float* t, int64_t Ctot, int64_t first, int64_t Kg, int64_t OHW,
+                   int64_t n0, int64_t count, float* dst) {
+  const int64_t ld = count * OHW;
+  for (int64_t j = 0; j < count; j++)
+    for (int64_t k = 0; k < Kg; k++)
+      std::memcpy(dst + k * ld + j * OHW, t + ((n0 + j) * Ctot + first + k) * OHW,
+                  sizeof(float) * OHW);
 }
 
 void add_bias(const float* bias, int64_t Kg, float* y, int64_t ld, int64_t cols) {
@@ -81,6 +142,16 @@ void add_bias(const float* bias, int64_t Kg, float* y, int64_t ld, int64_t cols)
     const float b = bias[k];
     float* row = y + k * ld;
     for (int64_t j = 0; j < cols; j++) row[j] += b;
+  }
+}
+
+template <typename Run>
+void run_items(int64_t items, int nt, Run run) {
+  if (nt > 1 && items >= nt) {
+#pragma omp parallel for num_threads(nt) schedule(dynamic)
+    for (int64_t it = 0; it < items; it++) run(it, 1);
+  } else {
+    for (int64_t it = 0; it < items; it++) run(it, nt);
   }
 }
 
@@ -109,52 +180,53 @@ void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, const
   }
   const int nt = kernel_threads();
   const Plan p = make_plan(g, nt);
-  const int64_t HW = g.H * g.W, OHW = p.OH * p.OW;
-  const int64_t items = g.N * g.groups * p.bands;
-  const bool outer = nt > 1 && items >= nt;
-  // The weights of a group meet N * bands column blocks: pack them once.
-  const SgemmPackedA* packs = nullptr;
-  if (g.N * p.bands > 1) {
-    std::vector<SgemmPackedA>& v = weight_packs(g.groups);
-    for (int64_t grp = 0; grp < g.groups; grp++)
-      v[grp].pack(false, p.Kg, p.CRS, w + grp * p.Kg * p.CRS, p.CRS);
-    packs = v.data();
-  }
+  const int64_t HW = g.H * g.W, OHW = p.OHW;
+  const int64_t items = p.blocks * g.groups * p.bands;
+  // The weights of a group meet blocks * bands column blocks: pack them once.
+  const SgemmPackedA* packs = p.blocks * p.bands > 1 ? pack_weights(g, p, false, w) : nullptr;
 
-  auto run = [&](int64_t item, int inner_threads) {
-    const int64_t band = item % p.bands;
-    const int64_t ng = item / p.bands;
-    const int64_t n = ng / g.groups, grp = ng % g.groups;
-    const int64_t oh0 = band * p.band_rows;
-    const int64_t oh1 = oh0 + p.band_rows < p.OH ? oh0 + p.band_rows : p.OH;
-    const int64_t cols = (oh1 - oh0) * p.OW;
-    const float* xg = x + (n * g.C + grp * p.Cg) * HW;
-    const float* wg = w + grp * p.Kg * p.CRS;
-    float* yg = y + (n * g.K + grp * p.Kg) * OHW + oh0 * p.OW;
-    const float* b;
-    int64_t ldb;
+  run_items(items, nt, [&](int64_t item, int inner_threads) {
+    const Item it = decode(g, p, item, true);
+    const float* wg = w + it.grp * p.Kg * p.CRS;
+    const float* bg = bias ? bias + it.grp * p.Kg : nullptr;
+    auto gemm = [&](const float* b, int64_t ldb, int64_t cols, float* c, int64_t ldc) {
+      if (packs)
+        sgemm(packs[it.grp], false, cols, 1.f, b, ldb, 0.f, c, ldc);
+      else
+        sgemm(false, false, p.Kg, cols, p.CRS, 1.f, wg, p.CRS, b, ldb, 0.f, c, ldc);
+    };
+    if (p.nb > 1) {
+      // Several whole images side by side, then each image's rows to its place in y.
+      const int64_t ld = it.count * OHW;
+      float* col = thread_scratch(0, p.CRS * ld);
+      for (int64_t j = 0; j < it.count; j++)
+        im2col_rows(g, p.Cg, x + ((it.n0 + j) * g.C + it.grp * p.Cg) * HW, 0, p.OH,
+                    col + j * OHW, ld, inner_threads);
+      float* out = thread_scratch(1, p.Kg * ld);
+      gemm(col, ld, ld, out, ld);
+      for (int64_t j = 0; j < it.count; j++) {
+        float* yj = y + ((it.n0 + j) * g.K + it.grp * p.Kg) * OHW;
+        for (int64_t k = 0; k < p.Kg; k++) {
+          const float* src = out + k * ld + j * OHW;
+          float* dst = yj + k * OHW;
+          const float b = bg ? bg[k] : 0.f;
+          for (int64_t i = 0; i < OHW; i++) dst[i] = src[i] + b;
+        }
+      }
+      return;
+    }
+    const int64_t cols = (it.oh1 - it.oh0) * p.OW;
+    const float* xg = x + (it.n0 * g.C + it.grp * p.Cg) * HW;
+    float* yg = y + (it.n0 * g.K + it.grp * p.Kg) * OHW + it.oh0 * p.OW;
     if (p.direct) {
-      b = xg + oh0 * p.OW;
-      ldb = HW;
+      gemm(xg + it.oh0 * p.OW, HW, cols, yg, OHW);
     } else {
       float* col = thread_scratch(0, p.CRS * cols);
-      im2col_rows(g, p.Cg, xg, oh0, oh1, col, inner_threads);
-      b = col;
-      ldb = cols;
+      im2col_rows(g, p.Cg, xg, it.oh0, it.oh1, col, cols, inner_threads);
+      gemm(col, cols, cols, yg, OHW);
     }
-    if (packs)
-      sgemm(packs[grp], false, cols, 1.f, b, ldb, 0.f, yg, OHW);
-    else
-      sgemm(false, false, p.Kg, cols, p.CRS, 1.f, wg, p.CRS, b, ldb, 0.f, yg, OHW);
-    if (bias) add_bias(bias + grp * p.Kg, p.Kg, yg, OHW, cols);
-  };
-
-  if (outer) {
-#pragma omp parallel for num_threads(nt) schedule(dynamic)
-    for (int64_t it = 0; it < items; it++) run(it, 1);
-  } else {
-    for (int64_t it = 0; it < items; it++) run(it, nt);
-  }
+    if (bg) add_bias(bg, p.Kg, yg, OHW, cols);
+  });
 }
 
 void conv2d_backward_input(const ConvGeometry& g, const float* gy, const float* w, float* gx) {
@@ -164,30 +236,41 @@ void conv2d_backward_input(const ConvGeometry& g, const float* gy, const float* 
   }
   const int nt = kernel_threads();
   const Plan p = make_plan(g, nt);
-  const int64_t HW = g.H * g.W, OHW = p.OH * p.OW;
+  const int64_t HW = g.H * g.W, OHW = p.OHW;
   // Bands of one (image, group) add into overlapping input rows, so they stay together.
-  const int64_t items = g.N * g.groups;
-  const bool outer = nt > 1 && items >= nt;
-  // W^T of a group meets N * bands column blocks: pack it once.
-  const SgemmPackedA* packs = nullptr;
-  if (g.N * (p.direct ? 1 : p.bands) > 1) {
-    std::vector<SgemmPackedA>& v = weight_packs(g.groups);
-    for (int64_t grp = 0; grp < g.groups; grp++)
-      v[grp].pack(true, p.CRS, p.Kg, w + grp * p.Kg * p.CRS, p.CRS);
-    packs = v.data();
-  }
+  const int64_t items = p.blocks * g.groups;
+  // W^T of a group meets blocks * bands column blocks: pack it once.
+  const SgemmPackedA* packs =
+      p.blocks * (p.direct ? 1 : p.bands) > 1 ? pack_weights(g, p, true, w) : nullptr;
 
-  auto run = [&](int64_t item, int inner_threads) {
-    const int64_t n = item / g.groups, grp = item % g.groups;
-    const float* gyg = gy + (n * g.K + grp * p.Kg) * OHW;
-    const float* wg = w + grp * p.Kg * p.CRS;
-    float* gxg = gx + (n * g.C + grp * p.Cg) * HW;
+  run_items(items, nt, [&](int64_t item, int inner_threads) {
+    const Item it = decode(g, p, item, false);
+    const float* wg = w + it.grp * p.Kg * p.CRS;
+    // col (CRS x cols, row stride ldc) = W^T x gy block (Kg x cols, row stride ldb)
+    auto gemm = [&](const float* b, int64_t ldb, int64_t cols, float* c, int64_t ldc) {
+      if (packs)
+        sgemm(packs[it.grp], false, cols, 1.f, b, ldb, 0.f, c, ldc);
+      else
+        sgemm(true, false, p.CRS, cols, p.Kg, 1.f, wg, p.CRS, b, ldb, 0.f, c, ldc);
+    };
+    if (p.nb > 1) {
+      const int64_t ld = it.count * OHW;
+      float* gyb = thread_scratch(1, p.Kg * ld);
+      gather_planes(gy, g.K, it.grp * p.Kg, p.Kg, OHW, it.n0, it.count, gyb);
+      float* col = thread_scratch(0, p.CRS * ld);
+      gemm(gyb, ld, ld, col, ld);
+      for (int64_t j = 0; j < it.count; j++) {
+        float* gxj = gx + ((it.n0 + j) * g.C + it.grp * p.Cg) * HW;
+        std::memset(gxj, 0, sizeof(float) * p.Cg * HW);
+        col2im_rows(g, p.Cg, col + j * OHW, 0, p.OH, gxj, ld, inner_threads);
+      }
+      return;
+    }
+    const float* gyg = gy + (it.n0 * g.K + it.grp * p.Kg) * OHW;
+    float* gxg = gx + (it.n0 * g.C + it.grp * p.Cg) * HW;
     if (p.direct) {
       // gx[:, :OH*W] = W^T gy; rows cut off by a negative bottom padding get no gradient.
-      if (packs)
-        sgemm(packs[grp], false, OHW, 1.f, gyg, OHW, 0.f, gxg, HW);
-      else
-        sgemm(true, false, p.Cg, OHW, p.Kg, 1.f, wg, p.CRS, gyg, OHW, 0.f, gxg, HW);
+      gemm(gyg, OHW, OHW, gxg, HW);
       if (OHW < HW)
         for (int64_t c = 0; c < p.Cg; c++)
           std::memset(gxg + c * HW + OHW, 0, sizeof(float) * (HW - OHW));
@@ -199,21 +282,10 @@ void conv2d_backward_input(const ConvGeometry& g, const float* gy, const float* 
       const int64_t oh1 = oh0 + p.band_rows < p.OH ? oh0 + p.band_rows : p.OH;
       const int64_t cols = (oh1 - oh0) * p.OW;
       float* col = thread_scratch(0, p.CRS * cols);
-      if (packs)
-        sgemm(packs[grp], false, cols, 1.f, gyg + oh0 * p.OW, OHW, 0.f, col, cols);
-      else
-        sgemm(true, false, p.CRS, cols, p.Kg, 1.f, wg, p.CRS, gyg + oh0 * p.OW, OHW, 0.f, col,
-              cols);
-      col2im_rows(g, p.Cg, col, oh0, oh1, gxg, inner_threads);
+      gemm(gyg + oh0 * p.OW, OHW, cols, col, cols);
+      col2im_rows(g, p.Cg, col, oh0, oh1, gxg, cols, inner_threads);
     }
-  };
-
-  if (outer) {
-#pragma omp parallel for num_threads(nt) schedule(dynamic)
-    for (int64_t it = 0; it < items; it++) run(it, 1);
-  } else {
-    for (int64_t it = 0; it < items; it++) run(it, nt);
-  }
+  });
 }
 
 void conv2d_backward_weight(const ConvGeometry& g, const float* x, const float* gy, float* gw) {
@@ -223,26 +295,34 @@ void conv2d_backward_weight(const ConvGeometry& g, const float* x, const float* 
   }
   const int nt = kernel_threads();
   const Plan p = make_plan(g, nt);
-  const int64_t HW = g.H * g.W, OHW = p.OH * p.OW;
+  const int64_t HW = g.H * g.W, OHW = p.OHW;
   const int64_t wsize = g.K * p.CRS;
-  const int64_t items = g.N * g.groups * p.bands;
+  const int64_t items = p.blocks * g.groups * p.bands;
 
-  // Adds item's contribution gy_band (Kg x cols) x col^T (cols x CRS) into dst[K, CRS].
+  // Adds the item's gy block (Kg x cols) x col^T (cols x CRS) into dst[K, CRS].
   auto run = [&](int64_t item, int inner_threads, float* dst) {
-    const int64_t band = item % p.bands;
-    const int64_t ng = item / p.bands;
-    const int64_t n = ng / g.groups, grp = ng % g.groups;
-    const int64_t oh0 = band * p.band_rows;
-    const int64_t oh1 = oh0 + p.band_rows < p.OH ? oh0 + p.band_rows : p.OH;
-    const int64_t cols = (oh1 - oh0) * p.OW;
-    const float* xg = x + (n * g.C + grp * p.Cg) * HW;
-    const float* gyg = gy + (n * g.K + grp * p.Kg) * OHW + oh0 * p.OW;
-    float* dg = dst + grp * p.Kg * p.CRS;
+    const Item it = decode(g, p, item, true);
+    float* dg = dst + it.grp * p.Kg * p.CRS;
+    if (p.nb > 1) {
+      const int64_t ld = it.count * OHW;
+      float* gyb = thread_scratch(1, p.Kg * ld);
+      gather_planes(gy, g.K, it.grp * p.Kg, p.Kg, OHW, it.n0, it.count, gyb);
+      float* col = thread_scratch(0, p.CRS * ld);
+      for (int64_t j = 0; j < it.count; j++)
+        im2col_rows(g, p.Cg, x + ((it.n0 + j) * g.C + it.grp * p.Cg) * HW, 0, p.OH,
+                    col + j * OHW, ld, inner_threads);
+      sgemm(false, true, p.Kg, p.CRS, ld, 1.f, gyb, ld, col, ld, 1.f, dg, p.CRS);
+      return;
+    }
+    const int64_t cols = (it.oh1 - it.oh0) * p.OW;
+    const float* xg = x + (it.n0 * g.C + it.grp * p.Cg) * HW;
+    const float* gyg = gy + (it.n0 * g.K + it.grp * p.Kg) * OHW + it.oh0 * p.OW;
     if (p.direct) {
-      sgemm(false, true, p.Kg, p.CRS, cols, 1.f, gyg, OHW, xg + oh0 * p.OW, HW, 1.f, dg, p.CRS);
+      sgemm(false, true, p.Kg, p.CRS, cols, 1.f, gyg, OHW, xg + it.oh0 * p.OW, HW, 1.f, dg,
+            p.CRS);
     } else {
       float* col = thread_scratch(0, p.CRS * cols);
-      im2col_rows(g, p.Cg, xg, oh0, oh1, col, inner_threads);
+      im2col_rows(g, p.Cg, xg, it.oh0, it.oh1, col, cols, inner_threads);
       sgemm(false, true, p.Kg, p.CRS, cols, 1.f, gyg, OHW, col, cols, 1.f, dg, p.CRS);
     }
   };

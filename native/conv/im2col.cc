@@ -6,16 +6,15 @@ namespace receptive {
 namespace conv_detail {
 
 void im2col_rows(const ConvGeometry& g, int64_t Cg, const float* x, int64_t oh0, int64_t oh1,
-                 float* col, int threads) {
+                 float* col, int64_t ld, int threads) {
   const int64_t H = g.H, W = g.W, R = g.R, S = g.S, OW = g.out_w();
   const int64_t sh = g.stride_h, sw = g.stride_w, dh = g.dilation_h, dw = g.dilation_w;
-  const int64_t cols = (oh1 - oh0) * OW;
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
   for (int64_t c = 0; c < Cg; c++) {
     const float* xc = x + c * H * W;
     for (int64_t r = 0; r < R; r++) {
       for (int64_t s = 0; s < S; s++) {
-        float* dst = col + ((c * R + r) * S + s) * cols;
+        float* dst = col + ((c * R + r) * S + s) * ld;
         const int64_t iw0 = s * dw - g.pad_left;
         int64_t lo, hi;
         valid_range(iw0, sw, W, OW, &lo, &hi);
@@ -40,16 +39,15 @@ void im2col_rows(const ConvGeometry& g, int64_t Cg, const float* x, int64_t oh0,
 }
 
 void col2im_rows(const ConvGeometry& g, int64_t Cg, const float* col, int64_t oh0, int64_t oh1,
-                 float* gx, int threads) {
+                 float* gx, int64_t ld, int threads) {
   const int64_t H = g.H, W = g.W, R = g.R, S = g.S, OW = g.out_w();
   const int64_t sh = g.stride_h, sw = g.stride_w, dh = g.dilation_h, dw = g.dilation_w;
-  const int64_t cols = (oh1 - oh0) * OW;
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
   for (int64_t c = 0; c < Cg; c++) {
     float* gc = gx + c * H * W;
     for (int64_t r = 0; r < R; r++) {
       for (int64_t s = 0; s < S; s++) {
-        const float* src = col + ((c * R + r) * S + s) * cols;
+        const float* src = col + ((c * R + r) * S + s) * ld;
         const int64_t iw0 = s * dw - g.pad_left;
         int64_t lo, hi;
         valid_range(iw0, sw, W, OW, &lo, &hi);

@@ -6,18 +6,19 @@
 namespace receptive {
 namespace conv_detail {
 
-// col is (Cg*R*S) x ((oh1 - oh0) * OW), row-major: row (c*R + r)*S + s holds, for each
-// output position of the band, the input value that tap (r, s) of channel c sees (0 in
-// the padding). x points at the first of the group's Cg input planes. `threads` > 1
+// col is (Cg*R*S) x ((oh1 - oh0) * OW), row-major with row stride ld (>= the band's
+// columns, so that several images can sit side by side): row (c*R + r)*S + s holds, for
+// each output position of the band, the input value that tap (r, s) of channel c sees
+// (0 in the padding). x points at the first of the group's Cg input planes. `threads` > 1
 // splits the work over channels.
 void im2col_rows(const ConvGeometry& g, int64_t Cg, const float* x, int64_t oh0, int64_t oh1,
-                 float* col, int threads);
+                 float* col, int64_t ld, int threads);
 
 // The adjoint: adds every column entry back onto the input position it was read from.
 // gx must be initialised by the caller. Splitting over channels (threads > 1) is
 // race-free because each channel's rows only touch that channel's plane.
 void col2im_rows(const ConvGeometry& g, int64_t Cg, const float* col, int64_t oh0, int64_t oh1,
-                 float* gx, int threads);
+                 float* gx, int64_t ld, int threads);
 
 // Output columns ow in [lo, hi) read input columns ow*stride + offset inside [0, W).
 inline void valid_range(int64_t offset, int64_t stride, int64_t W, int64_t OW, int64_t* lo,

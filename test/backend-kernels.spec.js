@@ -452,7 +452,7 @@ describeEachBackend('backend kernels', function (name, b) {
     });
 
     describe('async forms', function () {
-      it('conv2dForwardAsync matches the fixture and keeps the event loop free', async function () {
+      it('conv2dForwardAsync matches the fixture', async function () {
         const c = opCases(['conv2d']).find((k) => k.name === 'conv2d_groups2');
         const g = convGeometry(c);
         const y = new Float32Array(numel(c.expected.y));
@@ -460,6 +460,20 @@ describeEachBackend('backend kernels', function (name, b) {
         assert.ok(p instanceof Promise);
         await p;
         assertClose(y, decode(c.expected.y), 'y');
+      });
+      it('the event loop keeps turning while an async convolution runs', async function () {
+        const g = { N: 2, C: 32, H: 40, W: 40, K: 32, R: 3, S: 3, strideH: 1, strideW: 1, padTop: 1,
+          padBottom: 1, padLeft: 1, padRight: 1, dilationH: 1, dilationW: 1, groups: 1 };
+        const rng = makeRng(5);
+        const x = randArray(2 * 32 * 40 * 40, rng), w = randArray(32 * 32 * 9, rng), bias = randArray(32, rng);
+        const want = new Float32Array(2 * 32 * 40 * 40);
+        b.conv2dForward(g, x, w, bias, want);
+        const y = new Float32Array(want.length);
+        let turned = false;
+        setImmediate(() => { turned = true; });
+        await b.conv2dForwardAsync(g, x, w, bias, y);
+        assert.ok(turned, 'a setImmediate callback ran before the convolution finished');
+        assert.deepStrictEqual(y, want);
       });
       it('gemmAsync matches the naive product', async function () {
         const rng = makeRng(99);
@@ -505,6 +519,18 @@ describeEachBackend('backend kernels', function (name, b) {
         describe('worked examples', function () { examplesTests(get); });
       });
     }
+
+    it('RECEPTIVE_ADDON_PATH pointing nowhere makes loadNativeBackend throw with the reason', function () {
+      const { loadNativeBackend } = require('../dist/backend/native');
+      const saved = process.env.RECEPTIVE_ADDON_PATH;
+      process.env.RECEPTIVE_ADDON_PATH = '/nonexistent/receptive.node';
+      try {
+        assert.throws(() => loadNativeBackend(), (e) => e instanceof Error && /RECEPTIVE_ADDON_PATH/.test(e.message));
+      } finally {
+        if (saved === undefined) delete process.env.RECEPTIVE_ADDON_PATH;
+        else process.env.RECEPTIVE_ADDON_PATH = saved;
+      }
+    });
 
     it('setIsa rejects unknown names with a RangeError', function () {
       assert.throws(() => b.setIsa('sse9'), RangeError);

@@ -232,10 +232,16 @@ struct Grid {
 };
 
 // Thread grid for an M x N problem: the factorization tm * tn <= threads whose busiest
-// thread has the least work, counting padded tiles plus the packing each thread repeats.
+// thread has the least work, counting padded tiles plus the packing each thread repeats
+// (every thread packs the A rows and B columns of its own rectangle). Packing a float
+// costs a fraction of a cycle, more when it goes through a transpose (row-major A,
+// transposed B) than when it is a straight copy; a pre-packed A costs nothing.
 Grid choose_grid(const KernelSet& ks, int64_t M, int64_t N, int64_t K, int threads,
-                 bool packs_a) {
+                 const Problem& p, bool packs_a) {
   const int64_t tiles_m = ceil_div(M, ks.mr), tiles_n = ceil_div(N, ks.nr);
+  // In FMA-equivalents per packed float (one FMA lane is 1/32 of a cycle on AVX-512).
+  const double a_cost = packs_a ? (p.ta ? 4.0 : 12.0) : 0.0;
+  const double b_cost = p.tb ? 12.0 : 4.0;
   Grid best{1, 1};
   double best_cost = -1;
   for (int tm = 1; tm <= threads; tm++) {
@@ -243,8 +249,7 @@ Grid choose_grid(const KernelSet& ks, int64_t M, int64_t N, int64_t K, int threa
     if (tm > tiles_m || tn > tiles_n) continue;
     const double rows = static_cast<double>(ceil_div(tiles_m, tm) * ks.mr);
     const double cols = static_cast<double>(ceil_div(tiles_n, tn) * ks.nr);
-    // One packed float costs about as much as a few FMAs' share of a cycle.
-    const double cost = rows * cols * K + 8.0 * ((packs_a ? rows : 0.0) + cols) * K;
+    const double cost = rows * cols * K + (a_cost * rows + b_cost * cols) * K;
     if (best_cost < 0 || cost < best_cost) {
       best_cost = cost;
       best = {tm, tn};
@@ -276,7 +281,7 @@ void run(const KernelSet& ks, const Problem& p, const PrepackedA* pre, int64_t M
   if (threads > 1)
     threads = static_cast<int>(std::max(1.0, std::min<double>(threads, fmas / kMinFmasPerThread)));
   const bool packs_a = pre == nullptr;
-  Grid grid = threads > 1 ? choose_grid(ks, M, N, K, threads, packs_a) : Grid{1, 1};
+  Grid grid = threads > 1 ? choose_grid(ks, M, N, K, threads, p, packs_a) : Grid{1, 1};
   if (grid.tm * grid.tn == 1) {
     gemm_block(ks, p, pre, 0, M, 0, N);
     return;
@@ -286,7 +291,7 @@ void run(const KernelSet& ks, const Problem& p, const PrepackedA* pre, int64_t M
   {
     // The runtime may give fewer threads than asked; re-grid for what we got.
     const int got = omp_get_num_threads();
-    const Grid g = got == grid.tm * grid.tn ? grid : choose_grid(ks, M, N, K, got, packs_a);
+    const Grid g = got == grid.tm * grid.tn ? grid : choose_grid(ks, M, N, K, got, p, packs_a);
     const int t = omp_get_thread_num();
     if (t < g.tm * g.tn) {
       const int ti = t / g.tn, tj = t % g.tn;

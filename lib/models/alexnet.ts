@@ -30,7 +30,7 @@ import { Dropout } from '../nn/dropout';
 import { LocalResponseNorm } from '../nn/normalization';
 import { normal_, constant_ } from '../nn/init';
 import {
-  ModelOptions, checkImageInput, checkModelOptions, checkNumClasses, checkProbability, modelGenerator,
+  COMMON_OPTIONS, ModelOptions, checkImageInput, checkModelOptions, checkNumClasses, checkProbability, initOrLoad, modelGenerator,
 } from './common';
 
 export interface AlexNetOptions extends ModelOptions {
@@ -49,7 +49,7 @@ export class AlexNet extends Module {
 
   constructor(options: AlexNetOptions = {}) {
     super();
-    checkModelOptions('alexnet', options, ['variant', 'numClasses', 'dropout', 'seed']);
+    checkModelOptions('alexnet', options, ['variant', 'dropout', ...COMMON_OPTIONS]);
     const variant = options.variant ?? 'torchvision';
     if (variant !== 'torchvision' && variant !== 'original') {
       throw new RangeError(`alexnet: unknown variant '${String(variant)}' (expected 'torchvision' or 'original')`);
@@ -85,7 +85,8 @@ export class AlexNet extends Module {
       new Dropout(p, { generator }), new Linear(4096, 4096, { generator }), new ReLU(),
       new Linear(4096, numClasses, { generator }),
     );
-    if (variant === 'original') {
+    initOrLoad(this, options, () => {
+      if (variant !== 'original') return;
       const biasOne = new Set([4, 10, 12]);
       this.features.children().forEach((m, i) => {
         if (!(m instanceof Conv2d)) return;
@@ -97,7 +98,7 @@ export class AlexNet extends Module {
         normal_(m.weight, 0, 0.01, generator);
         constant_(m.bias!, i === 6 ? 0 : 1);
       });
-    }
+    });
   }
 
   forward(x: Tensor): Tensor {

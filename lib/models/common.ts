@@ -4,12 +4,28 @@ import { Tensor, formatShape } from '../tensor';
 import { needsGrad, record } from '../autograd/engine';
 import * as F from '../functional';
 import { Generator, defaultGenerator } from '../random';
+import type { Module, StateDictSource } from '../nn/module';
 
 export interface ModelOptions {
   /** Output classes (default 10 for LeNet-5, 1000 for the ImageNet models). */
   numClasses?: number;
   /** Seeds the initialisation of every layer (default: the process-wide generator, see manualSeed). */
   seed?: number;
+  /**
+   * A state dict to load (strictly) instead of initialising, e.g. torchvision weights:
+   * `resnet50({weights: io.loadSafetensors('resnet50.safetensors')})`. The model's own
+   * initialisation scheme is then skipped.
+   */
+  weights?: StateDictSource;
+}
+
+/** Option keys every model accepts. */
+export const COMMON_OPTIONS = ['numClasses', 'seed', 'weights'] as const;
+
+/** Runs the model's initialisation, or loads options.weights strictly instead. */
+export function initOrLoad(model: Module, options: ModelOptions, init: () => void): void {
+  if (options.weights === undefined || options.weights === null) { init(); return; }
+  model.loadStateDict(options.weights, { strict: true });
 }
 
 export function modelGenerator(o: ModelOptions): Generator {

@@ -26,8 +26,8 @@ import { Dropout } from '../nn/dropout';
 import { Generator } from '../random';
 import type { ModelOutput } from '../train/fit';
 import {
-  ModelOptions, checkBooleanOption, checkImageInput, checkModelOptions, checkNumClasses, checkProbability,
-  modelGenerator, reluFresh, truncNormal_,
+  COMMON_OPTIONS, ModelOptions, checkBooleanOption, checkImageInput, checkModelOptions, checkNumClasses, checkProbability,
+  initOrLoad, modelGenerator, reluFresh, truncNormal_,
 } from './common';
 
 /** Conv (no bias) + BatchNorm(eps 0.001) + ReLU: torchvision's BasicConv2d. */
@@ -157,7 +157,7 @@ export class GoogLeNet extends Module {
   constructor(options: GoogLeNetOptions = {}) {
     super();
     checkModelOptions('googlenet', options,
-      ['numClasses', 'seed', 'auxLogits', 'largeBranchKernel', 'transformInput', 'dropout', 'dropoutAux']);
+      ['auxLogits', 'largeBranchKernel', 'transformInput', 'dropout', 'dropoutAux', ...COMMON_OPTIONS]);
     const numClasses = checkNumClasses('googlenet', options.numClasses, 1000);
     this.numClasses = numClasses;
     this.auxLogits = checkBooleanOption('googlenet', 'auxLogits', options.auxLogits, true);
@@ -196,9 +196,11 @@ export class GoogLeNet extends Module {
     // torchvision's initialisation: conv and linear weights from a truncated normal
     // (std 0.01, cut at 2 std); BatchNorm weight 1, bias 0 (already so). Biases keep
     // the layers' default initialisation, as in torchvision.
-    for (const m of this.modules()) {
-      if (m instanceof Conv2d || m instanceof Linear) truncNormal_(m.weight, 0.01, generator);
-    }
+    initOrLoad(this, options, () => {
+      for (const m of this.modules()) {
+        if (m instanceof Conv2d || m instanceof Linear) truncNormal_(m.weight, 0.01, generator);
+      }
+    });
   }
 
   private transformed(x: Tensor): Tensor {
@@ -240,10 +242,11 @@ export function googlenet(options: GoogLeNetOptions = {}): GoogLeNet {
  * auxiliary head (the paper's weighting); plain cross-entropy for a Tensor output. It is
  * lib/train's defaultLoss, so fit() trains GoogLeNet this way without a `loss` option.
  */
-export function googlenetLoss(output: Tensor | GoogLeNetOutputs | ModelOutput, target: Int32Array | ArrayLike<number>): Tensor {
+export function googlenetLoss(output: Tensor | GoogLeNetOutputs | ModelOutput, target: Int32Array | ArrayLike<number> | Tensor): Tensor {
   // Loaded on first use: lib/train sits above lib/models, and loading it eagerly would
   // make every model depend on the training loop's own imports.
   const { defaultLoss } = require('../train/fit') as typeof import('../train/fit');
-  const t = target instanceof Int32Array ? target : Int32Array.from(target as ArrayLike<number>);
+  const t = target instanceof Int32Array ? target
+    : Int32Array.from(target instanceof Tensor ? target.data : (target as ArrayLike<number>));
   return defaultLoss(output as ModelOutput, t);
 }

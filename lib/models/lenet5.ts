@@ -25,7 +25,7 @@ import { Conv2d } from '../nn/conv';
 import { Linear } from '../nn/linear';
 import { MaxPool2d } from '../nn/pooling';
 import { Generator } from '../random';
-import { ModelOptions, checkModelOptions, checkNumClasses, modelGenerator, reluFresh } from './common';
+import { COMMON_OPTIONS, ModelOptions, checkModelOptions, checkNumClasses, initOrLoad, modelGenerator, reluFresh } from './common';
 
 export type { ModelOptions } from './common';
 export { modelGenerator, checkNumClasses } from './common';
@@ -252,6 +252,7 @@ export class LeNet5 extends Module {
     this.conv3 = new Conv2d(16, 120, 5, { generator });
     this.fc1 = new Linear(120, 84, { generator });
     this.fc2 = new Linear(84, numClasses, { generator });
+    initOrLoad(this, options, () => {});
   }
 
   forward(x: Tensor): Tensor {
@@ -293,11 +294,13 @@ export class LeNet5Classic extends Module {
     this.c5 = new Conv2d(16, 120, 5, { generator });
     this.f6 = new Linear(120, 84, { generator });
     this.output = new Linear(84, numClasses, { generator });
-    for (const layer of [this.c1, this.c5, this.f6, this.output]) {
-      const fanIn = layer.weight.size / layer.weight.shape[0];
-      paperUniform_(layer.weight, fanIn, generator);
-      if (layer.bias) paperUniform_(layer.bias, fanIn, generator);
-    }
+    initOrLoad(this, options, () => {
+      for (const layer of [this.c1, this.c5, this.f6, this.output]) {
+        const fanIn = layer.weight.size / layer.weight.shape[0];
+        paperUniform_(layer.weight, fanIn, generator);
+        if (layer.bias) paperUniform_(layer.bias, fanIn, generator);
+      }
+    });
   }
 
   forward(x: Tensor): Tensor {
@@ -318,7 +321,7 @@ export function lenet5(options: LeNet5Options & { variant: 'classic' }): LeNet5C
 export function lenet5(options?: LeNet5Options & { variant?: 'modern' }): LeNet5;
 export function lenet5(options?: LeNet5Options): LeNet5 | LeNet5Classic;
 export function lenet5(options: LeNet5Options = {}): LeNet5 | LeNet5Classic {
-  checkModelOptions('lenet5', options, ['variant', 'numClasses', 'seed']);
+  checkModelOptions('lenet5', options, ['variant', ...COMMON_OPTIONS]);
   const { variant = 'modern', ...rest } = options ?? {};
   if (variant === 'modern') return new LeNet5(rest);
   if (variant === 'classic') return new LeNet5Classic(rest);

@@ -22,7 +22,8 @@ import { MaxPool2d, AdaptiveAvgPool2d } from '../nn/pooling';
 import { kaimingNormal_ } from '../nn/init';
 import { Generator } from '../random';
 import {
-  ModelOptions, addRelu, checkBooleanOption, checkImageInput, checkModelOptions, checkNumClasses, modelGenerator, reluFresh,
+  COMMON_OPTIONS, ModelOptions, addRelu, checkBooleanOption, checkImageInput, checkModelOptions, checkNumClasses, initOrLoad,
+  modelGenerator, reluFresh,
 } from './common';
 
 interface BlockOptions {
@@ -145,7 +146,7 @@ export class ResNet extends Module {
 
   constructor(block: ResNetBlock, layers: number[], options: ResNetOptions = {}) {
     super();
-    checkModelOptions('resnet', options, ['numClasses', 'seed', 'zeroInitResidual', 'groups', 'widthPerGroup', 'replaceStrideWithDilation']);
+    checkModelOptions('resnet', options, ['zeroInitResidual', 'groups', 'widthPerGroup', 'replaceStrideWithDilation', ...COMMON_OPTIONS]);
     if (block !== BasicBlock && block !== Bottleneck) throw new TypeError('ResNet: block must be BasicBlock or Bottleneck');
     if (!Array.isArray(layers) || layers.length !== 4 || layers.some((n) => !Number.isInteger(n) || n < 1)) {
       throw new RangeError(`ResNet: layers must be four positive block counts, got ${String(layers)}`);
@@ -185,10 +186,12 @@ export class ResNet extends Module {
     this.avgpool = new AdaptiveAvgPool2d([1, 1]);
     this.fc = new Linear(512 * block.expansion, numClasses, { generator });
 
-    for (const m of this.modules()) {
-      if (m instanceof Conv2d) kaimingNormal_(m.weight, { mode: 'fanOut', nonlinearity: 'relu', generator });
-      if (zeroInit && (m instanceof BasicBlock || m instanceof Bottleneck)) m.lastBn().weight!.data.fill(0);
-    }
+    initOrLoad(this, options, () => {
+      for (const m of this.modules()) {
+        if (m instanceof Conv2d) kaimingNormal_(m.weight, { mode: 'fanOut', nonlinearity: 'relu', generator });
+        if (zeroInit && (m instanceof BasicBlock || m instanceof Bottleneck)) m.lastBn().weight!.data.fill(0);
+      }
+    });
   }
 
   forward(x: Tensor): Tensor {

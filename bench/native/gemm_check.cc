@@ -173,6 +173,14 @@ void check_isa(Checker& ck, Isa isa, bool quick) {
       ck.run(c, tag);
     }
     if (!quick) {
+      // Larger random shapes: several blocks, unpacked/packed switches, thread grids.
+      std::uniform_int_distribution<int64_t> big(1, 300);
+      for (int r = 0; r < 10; r++) {
+        Case c{coin(ck.rng) == 1, coin(ck.rng) == 1, big(ck.rng), big(ck.rng), big(ck.rng),
+               kAlphas[pick_a(ck.rng)], kBetas[pick_b(ck.rng)], pad(ck.rng), pad(ck.rng),
+               pad(ck.rng)};
+        ck.run(c, tag);
+      }
       for (int t = 0; t < 4; t++) {
         Case c{(t & 1) != 0, (t & 2) != 0, 5, ks->nc + nr + 3, 9, 1.f, kBetas[t], 2, 0, 1};
         ck.run(c, tag);

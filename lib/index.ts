@@ -11,5 +11,7 @@ export * as nn from './nn';
 export * as optim from './optim';
 export * as data from './data';
 export * as io from './io';
+export { loadSafetensors, saveSafetensors } from './io';
 export * as models from './models';
 export { version } from './version';
+export * as train from './train';

@@ -1,7 +1,7 @@
 // GEMM throughput of receptive::sgemm (C = A*B, row-major, no transposes, beta = 0) in
 // GFLOP/s at 1 and 2 threads over square, conv-like and skinny shapes, next to the
 // machine's FMA peak measured with a register-only FMA loop. Each number is the median of
-// timed rounds after a warm-up; each round repeats the call until it lasts a few ms.
+// timed rounds after a warm-up; each round repeats the call until it lasts ~1 ms.
 //
 //   bench/native/build.sh && bench/native/build/gemm_bench [--isa avx2] [--threads 1,2]
 //       [--shape MxNxK]... [--ta] [--tb] [--seconds S] [--blocking mc,kc,nc] [--packed]
@@ -133,15 +133,16 @@ double bench_shape(double* best, double* cpu_rate, const Shape& s, int threads, 
   };
   const double flops = 2.0 * double(s.M) * double(s.N) * double(s.K);
   // Warm-up (buffers grown, threads started, caches filled) and calibration: enough
-  // calls per round that a round lasts ~5 ms.
+  // calls per round that a round lasts ~1 ms (as the peers harness does; on a shared
+  // machine longer rounds would nearly all include a preemption).
   call();
   double t0 = now();
   call();
   double one = std::max(now() - t0, 1e-7);
-  const long reps = std::max(1L, long(0.005 / one));
+  const long reps = std::max(1L, long(0.001 / one));
   std::vector<double> rates, cpu_rates;
   const double end = now() + seconds;
-  while (rates.size() < 5 || (now() < end && rates.size() < 200)) {
+  while (rates.size() < 5 || (now() < end && rates.size() < 2000)) {
     const double c0 = cpu_now();
     t0 = now();
     for (long r = 0; r < reps; r++) call();

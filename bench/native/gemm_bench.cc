@@ -241,7 +241,10 @@ int main(int argc, char** argv) {
     for (int t : thread_counts) {
       double best = 0, cpu = 0;
       const double med = bench_shape(&best, &cpu, s, t, ta, tb, seconds);
-      std::printf("  %10.1f (%6.1f) [%6.1f]", med, best, cpu);
+      // Other threads' CPU time is only accounted at scheduler ticks, so the CPU-time
+      // estimate is meaningful for one thread only.
+      if (t == 1) std::printf("  %10.1f (%6.1f) [%6.1f]", med, best, cpu);
+      else std::printf("  %10.1f (%6.1f) [%6s]", med, best, "-");
       std::fflush(stdout);
     }
     std::printf("\n");

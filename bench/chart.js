@@ -3,7 +3,7 @@
 // Writes bench/ratio-chart.svg from bench/latest-<suite>.json: per layer, the ratio
 // receptive-native / best peer and receptive-native / receptive-JS, on a log scale with
 // bars diverging from 1x (right of the line: native is faster). Hand-written SVG, no deps.
-//   node bench/chart.js [out.svg]
+//   node bench/chart.js [--stat median|min] [out.svg]
 const fs = require('fs');
 const path = require('path');
 
@@ -17,16 +17,19 @@ const SERIES = [
 
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-function loadSections() {
+const { computeRatios } = require('./lib/compare');
+
+function loadSections(wantStat = null) {
   const sections = [];
   let meta = null;
   for (const s of SUITES) {
     const f = path.join(BENCH, `latest-${s}.json`);
     if (!fs.existsSync(f)) continue;
     const rec = JSON.parse(fs.readFileSync(f, 'utf8'));
-    meta = meta || rec;
+    meta = meta || { ...rec, stat: wantStat || rec.stat };
     const parts = rec.parts || { '': rec };
     for (const [label, part] of Object.entries(parts)) {
+      if (wantStat && wantStat !== rec.stat) computeRatios(part, wantStat);
       sections.push({
         title: `${rec.title}${label ? ` — ${label}` : ''}`,
         rows: part.rows.map((r) => ({
@@ -98,8 +101,8 @@ function render({ sections, meta }) {
   return o.join('\n') + '\n';
 }
 
-function writeChart(out = path.join(BENCH, 'ratio-chart.svg')) {
-  const data = loadSections();
+function writeChart(out = path.join(BENCH, 'ratio-chart.svg'), stat = null) {
+  const data = loadSections(stat);
   if (!data.sections.length) return null;
   fs.writeFileSync(out, render(data));
   return out;
@@ -108,6 +111,9 @@ function writeChart(out = path.join(BENCH, 'ratio-chart.svg')) {
 module.exports = { writeChart, render, loadSections };
 
 if (require.main === module) {
-  const out = writeChart(process.argv[2] ? path.resolve(process.argv[2]) : undefined);
+  const args = process.argv.slice(2);
+  const si = args.indexOf('--stat');
+  const stat = si >= 0 ? args.splice(si, 2)[1] : null;
+  const out = writeChart(args[0] ? path.resolve(args[0]) : undefined, stat);
   console.log(out ? `wrote ${out}` : 'no bench/latest-*.json yet: run `npm run bench` first');
 }

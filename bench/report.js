@@ -4,26 +4,31 @@
 //   node bench/report.js                  print them
 //   node bench/report.js --update-readme  replace the block between the results markers
 //                                         of bench/README.md
+//   --stat median|min                     which statistic of the recorded samples to show
+//                                         (default: the one the run used)
 const fs = require('fs');
 const path = require('path');
 const { tableData, markdownTable, ratio, fmt } = require('./lib/table');
-const { geomean } = require('./lib/compare');
+const { geomean, computeRatios } = require('./lib/compare');
+const { gemmFloors, peakAt } = require('./suites/gemm');
 
 const BENCH = __dirname;
 const SUITES = ['gemm', 'conv', 'conv-backward', 'pool'];
 
-function report() {
+function report(wantStat = null) {
   const out = [];
   let first = null;
   for (const s of SUITES) {
     const f = path.join(BENCH, `latest-${s}.json`);
     if (!fs.existsSync(f)) continue;
     const rec = JSON.parse(fs.readFileSync(f, 'utf8'));
+    const stat = wantStat || rec.stat;
     if (!first) {
       first = rec;
       const p = rec.peak;
-      out.push(`Measured ${rec.date.slice(0, 16).replace('T', ' ')} UTC on ${rec.machine.cpu} (${rec.machine.logicalCpus} CPUs, ${rec.machine.simdFlags.join(' ')}), node ${rec.machine.node}, ${rec.threads} threads, ${rec.stat} of samples.`);
-      out.push(`Backends: native ${rec.backends.native.isa || rec.backends.native.error}${rec.backends.native.openmp ? ' + OpenMP' : ''}; JS ${rec.backends.js.error ? rec.backends.js.error : 'ok'}.`);
+      out.push(`Measured ${rec.date.slice(0, 16).replace('T', ' ')} UTC on ${rec.machine.cpu} (${rec.machine.logicalCpus} CPUs, ${rec.machine.simdFlags.join(' ')}), node ${rec.machine.node}, ${rec.threads} threads; figures are the ${stat === 'min' ? 'fastest sample' : 'median of samples'}.`);
+      const addon = rec.backends.native.addon;
+      out.push(`Backends: native ${rec.backends.native.isa || rec.backends.native.error}${rec.backends.native.openmp ? ' + OpenMP' : ''}${addon ? ` (addon ${addon.path})` : ''}; JS ${rec.backends.js.error ? rec.backends.js.error : 'ok'}.`);
       if (p) {
         const part = (isa) => (p[isa] ? `${isa} ${Object.entries(p[isa]).map(([t, g]) => `${fmt(g)} GFLOP/s on ${t}`).join(', ')}` : null);
         out.push(`Peak (bench/peers/fma_peak.cc): ${[part('ymm'), part('zmm')].filter(Boolean).join('; ')}.`);
@@ -31,13 +36,11 @@ function report() {
     }
     const parts = rec.parts || { '': rec };
     for (const [label, part] of Object.entries(parts)) {
-      out.push('', `### ${rec.title}${label ? ` — ${label}` : ''} (${rec.threads} threads, ${part.metric === 'gflops' ? 'GFLOP/s' : 'ms'}; load average ${rec.loadavg.start[0].toFixed(2)} at start)`, '');
+      if (stat !== rec.stat) computeRatios(part, stat);
+      out.push('', `### ${rec.title}${label ? ` — ${label}` : ''} (${rec.threads} threads, ${part.metric === 'gflops' ? 'GFLOP/s' : 'ms'}; load average ${rec.loadavg.start[0].toFixed(2)} at start, ${rec.loadavg.end[0].toFixed(2)} at end)`, '');
       let peak = null;
-      if (s === 'gemm' && rec.peak) {
-        const t = String(rec.threads);
-        peak = Math.max(...['ymm', 'zmm'].map((i) => (rec.peak[i] && rec.peak[i][t]) || 0));
-      }
-      out.push(markdownTable(tableData(part, { stat: rec.stat, peak })));
+      if (s === 'gemm' && rec.peak) peak = Math.max(...['ymm', 'zmm'].map((i) => peakAt(rec.peak, i, rec.threads) || 0));
+      out.push(markdownTable(tableData(part, { stat, peak })));
       const gm = (k) => geomean(part.rows.map((r) => r.ratios[k]));
       out.push('', `Geometric means: native/JS ${ratio(gm('nativeVsJs'))}, native/best peer ${ratio(gm('nativeVsBestPeer'))}` +
         (part.rows.some((r) => r.bestPlainPeer) ? `, native/best NCHW peer ${ratio(gm('nativeVsBestPlainPeer'))}` : '') +
@@ -46,7 +49,7 @@ function report() {
       if (peers.length) out.push(`Peers: ${peers.join('; ')}.`);
     }
     if (rec.floors) {
-      const f = rec.floors;
+      const f = gemmFloors(rec.rows, rec.peak, rec.threads, stat);
       if (f.native1024) {
         out.push('', `Issue 2 floor, native: ${f.native1024.rule}: ${fmt(f.native1024.gflops)} GFLOP/s = ${f.native1024.fraction !== null ? (100 * f.native1024.fraction).toFixed(0) : '-'}% of the ${f.native1024.peakIsa} FMA-loop peak ${fmt(f.native1024.peak)}` +
           (f.native1024.ymmPeak ? ` (${f.native1024.fractionOfYmmPeak !== null ? (100 * f.native1024.fractionOfYmmPeak).toFixed(0) : '-'}% of the 256-bit FMA peak ${fmt(f.native1024.ymmPeak)})` : '') +
@@ -59,7 +62,8 @@ function report() {
 }
 
 if (require.main === module) {
-  const md = report();
+  const i = process.argv.indexOf('--stat');
+  const md = report(i > 0 ? process.argv[i + 1] : null);
   if (process.argv.includes('--update-readme')) {
     const f = path.join(BENCH, 'README.md');
     const text = fs.readFileSync(f, 'utf8');

@@ -30,11 +30,12 @@ function maxRelDiff(a, b) {
   return diff / (scale || 1);
 }
 
-function msOf(t, stat) { return stat === 'min' ? t.minMs : t.ms; }
+function msOf(t, stat) { return stat === 'min' ? (t.minMs ?? t.ms) : t.ms; }
 
 function withRate(t, flops) {
   if (!t || t.ms === undefined) return t;
   const r = { ...t };
+  if (r.minMs === undefined) r.minMs = r.ms;
   if (flops) { r.gflops = flops / (t.ms * 1e6); r.gflopsBest = flops / (t.minMs * 1e6); }
   return r;
 }
@@ -118,13 +119,32 @@ function runCompare(ctx, spec) {
       if (r) row.peers[name] = withRate(r, row.flops);
       else row.peers[name] = { skipped: (out.skipped && out.skipped[row.id]) || 'not run' };
     }
+  }
+  const peerInfo = {};
+  for (const [name, out] of Object.entries(peers)) {
+    peerInfo[name] = out.unavailable ? { unavailable: out.unavailable }
+      : { version: out.version, threads: out.threads, ...(out.layout ? { layout: out.layout } : {}) };
+  }
+  const result = { kind: spec.kind, metric: spec.metric, rows, peers: peerInfo };
+  computeRatios(result, stat);
+  return result;
+}
+
+/**
+ * (Re)computes each row's bestPeer, bestPlainPeer and ratios from its timings with the
+ * given statistic ('median' uses ms, 'min' uses minMs); report.js uses it to show a
+ * recorded run with the other statistic.
+ */
+function computeRatios(result, stat) {
+  const peers = result.peers;
+  for (const row of result.rows) {
     // Best peer over every column; best 'plain' peer over those that take the caller's
     // layout as it is (not oneDNN on its blocked layouts with the reorders untimed).
     const pick = (plainOnly) => {
       let best = null;
       for (const [name, r] of Object.entries(row.peers)) {
         if (r.ms === undefined) continue;
-        if (plainOnly && peers[name].layout === 'blocked') continue;
+        if (plainOnly && peers[name] && peers[name].layout === 'blocked') continue;
         if (!best || msOf(r, stat) < best.ms) best = { name, ms: msOf(r, stat) };
       }
       if (best && row.flops) best.gflops = row.flops / (best.ms * 1e6);
@@ -144,12 +164,8 @@ function runCompare(ctx, spec) {
       scaling: nat && row.native1t && row.native1t.ms !== undefined ? msOf(row.native1t, stat) / nat : null,
     };
   }
-  const peerInfo = {};
-  for (const [name, out] of Object.entries(peers)) {
-    peerInfo[name] = out.unavailable ? { unavailable: out.unavailable }
-      : { version: out.version, threads: out.threads, ...(out.layout ? { layout: out.layout } : {}) };
-  }
-  return { kind: spec.kind, metric: spec.metric, rows, peers: peerInfo };
+  result.stat = stat;
+  return result;
 }
 
 function geomean(xs) {
@@ -158,4 +174,4 @@ function geomean(xs) {
   return Math.exp(v.reduce((a, x) => a + Math.log(x), 0) / v.length);
 }
 
-module.exports = { runCompare, randomArray, maxRelDiff, geomean };
+module.exports = { runCompare, computeRatios, randomArray, maxRelDiff, geomean };

@@ -13,8 +13,8 @@ function ratio(x) { return x === null || x === undefined || !Number.isFinite(x) 
 function cell(r, metric, stat) {
   if (!r) return '-';
   if (r.ms === undefined) return r.error ? 'ERR' : 'skip';
-  const ms = stat === 'min' ? r.minMs : r.ms;
-  const v = metric === 'gflops' ? r.gflops !== undefined ? (stat === 'min' ? r.gflopsBest : r.gflops) : null : ms;
+  const ms = stat === 'min' ? (r.minMs ?? r.ms) : r.ms;
+  const v = metric === 'gflops' ? r.gflops !== undefined ? (stat === 'min' ? (r.gflopsBest ?? r.gflops) : r.gflops) : null : ms;
   return fmt(v, metric === 'gflops' ? 1 : 3) + (r.single ? '*' : '');
 }
 
@@ -45,7 +45,7 @@ function tableData(result, opts = {}) {
     const line = [r.name];
     line.push(cell(r.native, result.metric, stat));
     if (gf && opts.peak) {
-      const g = r.native && r.native.ms !== undefined ? (stat === 'min' ? r.native.gflopsBest : r.native.gflops) : null;
+      const g = r.native && r.native.ms !== undefined ? (stat === 'min' ? (r.native.gflopsBest ?? r.native.gflops) : r.native.gflops) : null;
       line.push(g ? `${((100 * g) / opts.peak).toFixed(0)}%` : '-');
     }
     let js = cell(r.js, result.metric, stat);

@@ -43,7 +43,9 @@ function timeSync(fn, opts = {}) {
   fn();
   const first = nowMs() - t0;
   if (first > slowMs) return { ms: first, minMs: first, samples: 1, single: true };
-  const b = new Benchmark({ fn, maxTime, minSamples, initCount: 1, async: false, delay: 0 });
+  // minTime 10 ms per cycle (benchmark.js's default is 50 ms): more, shorter samples, so
+  // the fastest sample ('--stat min') is more often an undisturbed one on a shared machine.
+  const b = new Benchmark({ fn, maxTime, minSamples, minTime: 0.01, initCount: 1, async: false, delay: 0 });
   b.run();
   if (b.error) throw b.error;
   return stats(b.stats.sample);
@@ -61,7 +63,7 @@ async function timeAsync(fn, opts = {}) {
   await fn();
   return new Promise((resolve, reject) => {
     const b = new Benchmark({
-      defer: true, maxTime, minSamples, delay: 0,
+      defer: true, maxTime, minSamples, minTime: 0.01, delay: 0,
       fn: (deferred) => { fn().then(() => deferred.resolve(), (e) => { b.error = e; deferred.resolve(); }); },
       onComplete() {
         if (b.error) reject(b.error);

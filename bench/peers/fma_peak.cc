@@ -53,9 +53,10 @@ static float loop_zmm(long iters, float seed) {
 // GFLOP/s with `threads` threads, best of several timed rounds.
 static double measure(bool zmm, int threads, double seconds) {
   const int lanes = zmm ? 16 : 8;
-  long iters = 1 << 20;
+  long iters = 1 << 10;
   volatile float sink = 0;
-  // Calibrate so one round takes about seconds/5.
+  // Calibrate so one round takes about 2 ms: short rounds, best of many, so that on a
+  // machine shared with other work some rounds run undisturbed.
   for (;;) {
     double t0 = now();
 #if HAVE_ZMM
@@ -63,7 +64,7 @@ static double measure(bool zmm, int threads, double seconds) {
 #endif
     sink = sink + loop_ymm(iters, 1.0f);
     double dt = now() - t0;
-    if (dt > seconds / 5 || iters > (1L << 40)) break;
+    if (dt > 2e-3 || iters > (1L << 40)) break;
     iters *= 2;
   }
   double best = 0;

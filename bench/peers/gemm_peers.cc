@@ -40,7 +40,7 @@ static double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-struct Timing { double ms; int samples; };
+struct Timing { double ms; double minMs; int samples; };
 
 static Timing timeit(const std::function<void()>& f, double maxTime, int minSamples) {
   f();  // warm-up (first-call setup, page faults, JIT in oneDNN)
@@ -60,7 +60,7 @@ static Timing timeit(const std::function<void()>& f, double maxTime, int minSamp
   std::sort(samples.begin(), samples.end());
   size_t n = samples.size();
   double med = n % 2 ? samples[n / 2] : 0.5 * (samples[n / 2 - 1] + samples[n / 2]);
-  return {med * 1e3, (int)n};
+  return {med * 1e3, samples[0] * 1e3, (int)n};
 }
 
 static std::vector<float> randVec(size_t n, unsigned seed) {
@@ -87,8 +87,8 @@ struct Out {
   std::vector<std::string> results, skipped;
   void ok(const std::string& id, Timing t, const std::string& impl = "") {
     char buf[512];
-    snprintf(buf, sizeof buf, "\"%s\": {\"ms\": %.6f, \"samples\": %d%s%s%s}", jsonEscape(id).c_str(), t.ms,
-             t.samples, impl.empty() ? "" : ", \"impl\": \"", jsonEscape(impl).c_str(), impl.empty() ? "" : "\"");
+    snprintf(buf, sizeof buf, "\"%s\": {\"ms\": %.6f, \"minMs\": %.6f, \"samples\": %d%s%s%s}", jsonEscape(id).c_str(),
+             t.ms, t.minMs, t.samples, impl.empty() ? "" : ", \"impl\": \"", jsonEscape(impl).c_str(), impl.empty() ? "" : "\"");
     results.push_back(buf);
   }
   void skip(const std::string& id, const std::string& why) {

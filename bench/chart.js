@@ -8,7 +8,13 @@ const fs = require('fs');
 const path = require('path');
 
 const BENCH = __dirname;
-const SUITES = ['gemm', 'conv', 'conv-backward', 'pool'];
+const ORDER = ['gemm', 'conv', 'conv-backward', 'pool', 'models', 'training'];
+/** Suites with a bench/latest-<suite>.json, kernels first, then any other suite. */
+function suitesRecorded() {
+  const names = fs.readdirSync(BENCH).filter((f) => /^latest-.+\.json$/.test(f)).map((f) => f.slice(7, -5));
+  const rank = (n) => (ORDER.includes(n) ? ORDER.indexOf(n) : ORDER.length);
+  return names.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
 const SERIES = [
   { key: 'nativeVsBestPeer', label: 'native / best peer', color: '#1f77b4', peer: 'best' },
   { key: 'nativeVsBestPlainPeer', label: 'native / best NCHW peer (oneDNN blocked excluded)', color: '#2ca02c', peer: 'bestPlain', optional: true },
@@ -22,7 +28,7 @@ const { computeRatios } = require('./lib/compare');
 function loadSections(wantStat = null) {
   const sections = [];
   let meta = null;
-  for (const s of SUITES) {
+  for (const s of suitesRecorded()) {
     const f = path.join(BENCH, `latest-${s}.json`);
     if (!fs.existsSync(f)) continue;
     const rec = JSON.parse(fs.readFileSync(f, 'utf8'));

@@ -13,12 +13,18 @@ const { geomean, computeRatios } = require('./lib/compare');
 const { gemmFloors, peakAt } = require('./suites/gemm');
 
 const BENCH = __dirname;
-const SUITES = ['gemm', 'conv', 'conv-backward', 'pool'];
+const ORDER = ['gemm', 'conv', 'conv-backward', 'pool', 'models', 'training'];
+/** Suites with a bench/latest-<suite>.json, kernels first, then any other suite. */
+function suitesRecorded() {
+  const names = fs.readdirSync(BENCH).filter((f) => /^latest-.+\.json$/.test(f)).map((f) => f.slice(7, -5));
+  const rank = (n) => (ORDER.includes(n) ? ORDER.indexOf(n) : ORDER.length);
+  return names.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
 
 function report(wantStat = null) {
   const out = [];
   let first = null;
-  for (const s of SUITES) {
+  for (const s of suitesRecorded()) {
     const f = path.join(BENCH, `latest-${s}.json`);
     if (!fs.existsSync(f)) continue;
     const rec = JSON.parse(fs.readFileSync(f, 'utf8'));

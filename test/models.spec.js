@@ -337,6 +337,28 @@ describe('models: GoogLeNet heads', function () {
   });
 });
 
+describe('models: the inference path', function () {
+  it('fused conv-BatchNorm-ReLU inference equals the module-by-module path, and hooks still fire', function () {
+    for (const [name, shape] of [['resnet18', [2, 3, 64, 64]], ['googlenet', [2, 3, 64, 64]], ['resnet50', [1, 3, 64, 64]]]) {
+      const m = model(name);
+      const x = input(shape, 12);
+      const fused = m.predict(x);
+      let calls = 0;
+      const handles = m.modules().filter((c) => c instanceof R.nn.BatchNorm2d).map((bn) => bn.registerForwardHook(() => { calls++; }));
+      const plain = m.predict(x);
+      handles.forEach((h) => h.remove());
+      const active = m.modules().filter((c) => c instanceof R.nn.BatchNorm2d && !(name === 'googlenet' && /aux/.test(String(c)))).length;
+      assert.ok(calls > 0 && calls <= active, `${name}: ${calls} BatchNorm hook calls`);
+      assert.deepStrictEqual(Array.from(fused.data), Array.from(plain.data), name);
+      // eval mode with a tape (frozen statistics, trainable weights) goes through the modules too
+      m.eval();
+      const taped = m.forward(x);
+      assert.ok(taped.gradFn);
+      assertClose(taped, fused, `${name} with tape`, 1e-6);
+    }
+  });
+});
+
 describe('models: state dicts', function () {
   it('loadStateDict(stateDict()) round-trips every model', function () {
     for (const [name, make, shape] of [

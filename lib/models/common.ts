@@ -5,6 +5,9 @@ import { needsGrad, record } from '../autograd/engine';
 import * as F from '../functional';
 import { Generator, defaultGenerator } from '../random';
 import type { Module, StateDictSource } from '../nn/module';
+import { BatchNorm2d } from '../nn/normalization';
+import { Conv2d } from '../nn/conv';
+import { Sequential } from '../nn/container';
 
 export interface ModelOptions {
   /** Output classes (default 10 for LeNet-5, 1000 for the ImageNet models). */
@@ -120,4 +123,52 @@ export function addRelu(a: Tensor, b: Tensor, ...keep: Tensor[]): Tensor {
     const gt = new Tensor(g, a.shape.slice());
     return [a.requiresGrad ? gt : null, b.requiresGrad ? gt : null];
   });
+}
+
+/** Whether a hook was ever registered on m (Module routes forward through call() then). */
+function hooked(m: Module): boolean {
+  return Object.prototype.hasOwnProperty.call(m, 'forward');
+}
+
+/**
+ * bn(y), then ReLU when `relu`: the conv -> BatchNorm (-> ReLU) step of the ImageNet
+ * models. For inference (BatchNorm in eval mode, no tape, a plain BatchNorm2d without
+ * hooks) the affine map and the ReLU are applied in one pass over y, a fresh conv output,
+ * in place: the same arithmetic as F.batchNorm (float64 scale and shift per channel), one
+ * pass and no allocation instead of two passes and two arrays. Otherwise the module runs.
+ */
+export function batchNormAct(y: Tensor, bn: Module, relu: boolean, ...keep: Tensor[]): Tensor {
+  const b = bn as BatchNorm2d;
+  const fast = bn.constructor === BatchNorm2d && !b.training && !hooked(bn) && !keep.includes(y) &&
+    y.ndim === 4 && y.shape[1] === b.numFeatures && b.runningMean !== null && b.runningVar !== null &&
+    !needsGrad(y, b.weight, b.bias);
+  if (!fast) {
+    const z = b.forward(y);
+    return relu ? reluFresh(z, ...keep) : z;
+  }
+  const [N, C, H, W] = y.shape;
+  const S = H * W;
+  const d = y.data, rm = b.runningMean!.data, rv = b.runningVar!.data;
+  const w = b.weight ? b.weight.data : null, bb = b.bias ? b.bias.data : null;
+  for (let c = 0; c < C; c++) {
+    const invStd = 1 / Math.sqrt(rv[c] + b.eps);
+    const scale = invStd * (w ? w[c] : 1), shift = (bb ? bb[c] : 0) - rm[c] * scale;
+    for (let n = 0; n < N; n++) {
+      const base = (n * C + c) * S, end = base + S;
+      if (relu) for (let i = base; i < end; i++) { const v = d[i] * scale + shift; d[i] = v > 0 ? v : 0; }
+      else for (let i = base; i < end; i++) d[i] = d[i] * scale + shift;
+    }
+  }
+  return y;
+}
+
+/** conv -> bn (-> ReLU) for a conv and a BatchNorm2d, with batchNormAct's inference path. */
+export function convBnAct(x: Tensor, conv: Module, bn: Module, relu: boolean): Tensor {
+  return batchNormAct((conv as Conv2d).forward(x), bn, relu, x);
+}
+
+/** A projection shortcut Sequential(conv, bn), with the inference path when it has no hooks. */
+export function projection(x: Tensor, seq: Sequential): Tensor {
+  if (hooked(seq) || seq.length !== 2 || !(seq.get(1) instanceof BatchNorm2d)) return seq.forward(x);
+  return convBnAct(x, seq.get(0), seq.get(1), false);
 }

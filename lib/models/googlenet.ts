@@ -27,7 +27,7 @@ import { Generator } from '../random';
 import type { ModelOutput } from '../train/fit';
 import {
   COMMON_OPTIONS, ModelOptions, checkBooleanOption, checkImageInput, checkModelOptions, checkNumClasses, checkProbability,
-  initOrLoad, modelGenerator, reluFresh, truncNormal_,
+  convBnAct, initOrLoad, modelGenerator, reluFresh, truncNormal_,
 } from './common';
 
 /** Conv (no bias) + BatchNorm(eps 0.001) + ReLU: torchvision's BasicConv2d. */
@@ -44,7 +44,7 @@ export class BasicConv2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return reluFresh(this.bn.forward(this.conv.forward(x)), x);
+    return convBnAct(x, this.conv, this.bn, true);
   }
 }
 

@@ -22,8 +22,8 @@ import { MaxPool2d, AdaptiveAvgPool2d } from '../nn/pooling';
 import { kaimingNormal_ } from '../nn/init';
 import { Generator } from '../random';
 import {
-  COMMON_OPTIONS, ModelOptions, addRelu, checkBooleanOption, checkImageInput, checkModelOptions, checkNumClasses, initOrLoad,
-  modelGenerator, reluFresh,
+  COMMON_OPTIONS, ModelOptions, addRelu, checkBooleanOption, checkImageInput, checkModelOptions, checkNumClasses, convBnAct,
+  initOrLoad, modelGenerator, projection,
 } from './common';
 
 interface BlockOptions {
@@ -71,9 +71,9 @@ export class BasicBlock extends Module {
   lastBn(): BatchNorm2d { return this.bn2; }
 
   forward(x: Tensor): Tensor {
-    let out = reluFresh(this.bn1.forward(this.conv1.forward(x)), x);
-    out = this.bn2.forward(this.conv2.forward(out));
-    const identity = this.downsample ? this.downsample.forward(x) : x;
+    let out = convBnAct(x, this.conv1, this.bn1, true);
+    out = convBnAct(out, this.conv2, this.bn2, false);
+    const identity = this.downsample ? projection(x, this.downsample) : x;
     return addRelu(out, identity, x);
   }
 }
@@ -109,10 +109,10 @@ export class Bottleneck extends Module {
   lastBn(): BatchNorm2d { return this.bn3; }
 
   forward(x: Tensor): Tensor {
-    let out = reluFresh(this.bn1.forward(this.conv1.forward(x)), x);
-    out = reluFresh(this.bn2.forward(this.conv2.forward(out)), x);
-    out = this.bn3.forward(this.conv3.forward(out));
-    const identity = this.downsample ? this.downsample.forward(x) : x;
+    let out = convBnAct(x, this.conv1, this.bn1, true);
+    out = convBnAct(out, this.conv2, this.bn2, true);
+    out = convBnAct(out, this.conv3, this.bn3, false);
+    const identity = this.downsample ? projection(x, this.downsample) : x;
     return addRelu(out, identity, x);
   }
 }
@@ -196,7 +196,7 @@ export class ResNet extends Module {
 
   forward(x: Tensor): Tensor {
     checkImageInput('resnet', x, 3, 1);
-    x = this.maxpool.forward(reluFresh(this.bn1.forward(this.conv1.forward(x))));
+    x = this.maxpool.forward(convBnAct(x, this.conv1, this.bn1, true));
     x = this.layer4.forward(this.layer3.forward(this.layer2.forward(this.layer1.forward(x))));
     return this.fc.forward(F.flatten(this.avgpool.forward(x), 1));
   }

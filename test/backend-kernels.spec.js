@@ -462,11 +462,13 @@ describeEachBackend('backend kernels', function (name, b) {
         assertClose(y, decode(c.expected.y), 'y');
       });
       it('the event loop keeps turning while an async convolution runs', async function () {
-        const g = { N: 2, C: 32, H: 40, W: 40, K: 32, R: 3, S: 3, strideH: 1, strideW: 1, padTop: 1,
+        // Large enough (about 3 GFLOP) that the worker cannot finish before the loop's
+        // first check phase, which is all the ordering below depends on.
+        const g = { N: 8, C: 64, H: 56, W: 56, K: 64, R: 3, S: 3, strideH: 1, strideW: 1, padTop: 1,
           padBottom: 1, padLeft: 1, padRight: 1, dilationH: 1, dilationW: 1, groups: 1 };
         const rng = makeRng(5);
-        const x = randArray(2 * 32 * 40 * 40, rng), w = randArray(32 * 32 * 9, rng), bias = randArray(32, rng);
-        const want = new Float32Array(2 * 32 * 40 * 40);
+        const x = randArray(8 * 64 * 56 * 56, rng), w = randArray(64 * 64 * 9, rng), bias = randArray(64, rng);
+        const want = new Float32Array(8 * 64 * 56 * 56);
         b.conv2dForward(g, x, w, bias, want);
         const y = new Float32Array(want.length);
         let turned = false;

@@ -101,7 +101,21 @@ function reason(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/**
+ * libgomp's idle threads spin for a long while at every barrier; on a machine whose cores
+ * are shared with other work a spinning thread burns the slice its partner needs, which
+ * made short parallel regions (LeNet-5, GoogLeNet) 3-30x slower. A short spin keeps the
+ * wake-up fast and lets idle threads sleep. Read once, when the OpenMP runtime loads, so
+ * it is set before the addon; a user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT wins.
+ */
+function setOpenMpWaitDefaults(): void {
+  if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) {
+    process.env.GOMP_SPINCOUNT = '10000';
+  }
+}
+
 export function loadNativeBackend(): NativeBackend {
+  setOpenMpWaitDefaults();
   const a = loadAddon();
   return {
     name: 'native',

@@ -20,7 +20,7 @@ function info(args: string[]): void {
     `receptive ${version}`,
     `backend:       ${b.name}${b.name === 'js' && !native ? ` (native unavailable: ${nativeLoadError()?.message.split('\n')[0]})` : ''}`,
     `kernel ISA:    ${i.isa}`,
-    `CPU features:  ${(native ? native.info().cpuFeatures : i.cpuFeatures).join(' ') || '(not detected: native addon not loaded)'}`,
+    `CPU features:  ${(native ? native.info().cpuFeatures : i.cpuFeatures).join(' ') || (native ? '(none reported)' : '(not detected: native addon not loaded)')}`,
     `OpenMP:        ${native ? (native.info().openmp ? 'yes' : 'no') : 'n/a'}`,
     `threads:       ${getNumThreads()}`,
     `node:          ${process.version} (${process.platform}-${process.arch})`,

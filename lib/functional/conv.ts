@@ -252,16 +252,15 @@ export function convolution(op: string, input: Tensor, weight: Tensor, bias: Ten
       gw = new Tensor(d, w.shape.slice());
     }
     if (b && b.requiresGrad) {
-      const acc = new Float64Array(Cout);
-      for (let n = 0; n < N; n++) {
-        for (let c = 0; c < Cout; c++) {
-          const base = (n * Cout + c) * plane;
-          let s = 0;
-          for (let i = 0; i < plane; i++) s += gy[base + i];
-          acc[c] += s;
-        }
-      }
-      gb = new Tensor(Float32Array.from(acc), b.shape.slice());
+      // The bias gradient sums gy over N and the output plane: the backends' bias kernel
+      // does exactly that for any geometry whose output is gy's shape (a 1x1 conv here).
+      const sumGeometry: ConvGeometry = {
+        N, C: Cout, H: oh, W: ow, K: Cout, R: 1, S: 1, strideH: 1, strideW: 1,
+        padTop: 0, padBottom: 0, padLeft: 0, padRight: 0, dilationH: 1, dilationW: 1, groups: 1,
+      };
+      const d = new Float32Array(Cout);
+      kb.conv2dBackwardBias(sumGeometry, gy, d);
+      gb = new Tensor(d, b.shape.slice());
     }
     return [gx, gw, gb];
   });

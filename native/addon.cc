@@ -400,6 +400,94 @@ Napi::Value Conv2dBackwardBias(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Prepared weights (inference): a ConvWeights held by a type-tagged External, its memory
+// reported to V8 so that the garbage collector sees what an unreachable handle frees.
+constexpr napi_type_tag kConvWeightsTag = {0x7265636570746976ULL, 0x636f6e7677656967ULL};
+
+struct PreparedHandle {
+  receptive::ConvWeights weights;
+  int64_t reported = 0;
+};
+
+Napi::Value PrepareConv2d(const Napi::CallbackInfo& info) {
+  Call c(info, "prepareConv2d");
+  ConvGeometry g = conv_geometry(c, 0);
+  auto w = f32(c, 1, "w");
+  auto scale = f32(c, 2, "scale", true);
+  auto bias = f32(c, 3, "bias", true);
+  expect_length(c, "w", w.length, {g.K, g.C / g.groups, g.R, g.S});
+  if (scale.present()) expect_length(c, "scale", scale.length, {g.K});
+  if (bias.present()) expect_length(c, "bias", bias.length, {g.K});
+  auto* h = new PreparedHandle();
+  try {
+    h->weights.prepare(g, w.data, scale.data, bias.data);
+  } catch (const std::exception& e) {
+    delete h;
+    c.range_error(std::string("cannot prepare the weights: ") + e.what());
+  }
+  h->reported = static_cast<int64_t>(h->weights.bytes());
+  Napi::MemoryManagement::AdjustExternalMemory(info.Env(), h->reported);
+  auto ext = Napi::External<PreparedHandle>::New(info.Env(), h, [](Napi::Env env, PreparedHandle* p) {
+    Napi::MemoryManagement::AdjustExternalMemory(env, -p->reported);
+    delete p;
+  });
+  ext.TypeTag(&kConvWeightsTag);
+  return ext;
+}
+
+PreparedHandle* prepared_arg(const Call& c, size_t index) {
+  Napi::Value v = c.info[index];
+  if (!v.IsExternal() || !v.As<Napi::External<PreparedHandle>>().CheckTypeTag(&kConvWeightsTag))
+    c.type_error("prepared must be a handle from prepareConv2d, got " + describe(v));
+  return v.As<Napi::External<PreparedHandle>>().Data();
+}
+
+Napi::Value PreparedConv2dInfo(const Napi::CallbackInfo& info) {
+  Call c(info, "preparedConv2dInfo");
+  PreparedHandle* h = prepared_arg(c, 0);
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("algorithm", receptive::conv_algorithm_name(h->weights.algorithm()));
+  o.Set("bytes", static_cast<double>(h->weights.bytes()));
+  return o;
+}
+
+Napi::Value Conv2dForwardPrepared(const Napi::CallbackInfo& info) {
+  Call c(info, "conv2dForwardPrepared");
+  ConvGeometry g = conv_geometry(c, 0);
+  auto x = f32(c, 1, "x");
+  PreparedHandle* h = prepared_arg(c, 2);
+  auto residual = f32(c, 3, "residual", true);
+  const bool relu = bool_arg(c, info[4], "relu");
+  auto y = f32(c, 5, "y");
+  if (!h->weights.compatible(g))
+    c.range_error("prepared weights were made for another filter, groups, stride or dilation "
+                  "than g");
+  expect_length(c, "x", x.length, {g.N, g.C, g.H, g.W});
+  const std::initializer_list<int64_t> out = {g.N, g.K, g.out_h(), g.out_w()};
+  if (residual.present()) expect_length(c, "residual", residual.length, out);
+  expect_length(c, "y", y.length, out);
+  expect_disjoint(c, y, "y", x, "x");
+  expect_disjoint(c, y, "y", residual, "residual");
+  receptive::conv2d_forward(g, x.data, h->weights, residual.data, relu, y.data);
+  return info.Env().Undefined();
+}
+
+Napi::Value SetConvAlgorithm(const Napi::CallbackInfo& info) {
+  Call c(info, "setConvAlgorithm");
+  Napi::Value v = info[0];
+  if (!v.IsString()) c.type_error("name must be a string, got " + describe(v));
+  std::string name = v.As<Napi::String>().Utf8Value();
+  receptive::ConvPolicy p;
+  if (!receptive::parse_conv_policy(name.c_str(), &p))
+    c.range_error("name must be 'auto', 'gemm', 'winograd' or 'direct', got '" + name + "'");
+  receptive::set_conv_policy(p);
+  return info.Env().Undefined();
+}
+
+Napi::Value GetConvAlgorithm(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), receptive::conv_policy_name(receptive::conv_policy()));
+}
+
 Napi::Value ConvAlgorithm(const Napi::CallbackInfo& info) {
   Call c(info, "convAlgorithm");
   ConvGeometry g = conv_geometry(c, 0);
@@ -646,6 +734,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("conv2dBackwardWeight", Conv2dBackwardWeight);
   fn("conv2dBackwardBias", Conv2dBackwardBias);
   fn("convAlgorithm", ConvAlgorithm);
+  fn("prepareConv2d", PrepareConv2d);
+  fn("preparedConv2dInfo", PreparedConv2dInfo);
+  fn("conv2dForwardPrepared", Conv2dForwardPrepared);
+  fn("setConvAlgorithm", SetConvAlgorithm);
+  fn("getConvAlgorithm", GetConvAlgorithm);
   fn("maxPool2dForward", MaxPool2dForward);
   fn("maxPool2dBackward", MaxPool2dBackward);
   fn("avgPool2dForward", AvgPool2dForward);

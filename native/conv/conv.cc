@@ -1,34 +1,79 @@
-// Convolution through GEMM. Per image and group, the input is unrolled (im2col) into a
-// (Cg*R*S) x (rows*OW) matrix for a band of output rows, so the workspace stays bounded
-// for big inputs; then Y = W x col. Small outputs (7x7, 14x14) put several images side
-// by side in one wider column matrix instead, so that the GEMM is not starved of
-// columns. 1x1 stride-1 unpadded convolutions use the input itself as the GEMM operand.
-// Convolutions with one input channel per group go to the direct depthwise kernels.
-// Each group's weights are packed once per call for the GEMM micro-kernels.
+// Convolution forward through GEMM, the forward algorithm choice, and prepared weights.
+// Per image and group, the input is unrolled (im2col) into a (Cg*R*S) x (rows*OW) matrix
+// for a band of output rows, so the workspace stays bounded for big inputs; then
+// Y = W x col, and the output stage (bias, residual, ReLU) runs on the band while it is in
+// cache. Small outputs (7x7, 14x14) put several images side by side in one wider column
+// matrix instead, so that the GEMM is not starved of columns. 1x1 stride-1 unpadded
+// convolutions use the input itself as the GEMM operand. Convolutions with one input
+// channel per group go to the direct depthwise kernels.
 //
 // Parallelism: the work items (image block, group, band) run on separate threads with a
 // single-threaded sgemm each when there are at least as many items as threads;
 // otherwise the items run in turn and sgemm (and im2col) use all the threads.
+#include <atomic>
+#include <cstdlib>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
+#include "conv_plan.h"
 #include "depthwise.h"
+#include "epilogue.h"
 #include "im2col.h"
 #include "receptive/conv.h"
 #include "receptive/gemm.h"
 #include "receptive/threading.h"
-#include "conv_plan.h"
 
 namespace receptive {
 
-using conv_detail::col2im_rows;
 using conv_detail::im2col_rows;
 using namespace conv_detail;  // the plan (conv_plan.h)
 
+// ---- algorithm policy ----------------------------------------------------------------
+
+namespace {
+
+ConvPolicy policy_from_env() {
+  ConvPolicy p = ConvPolicy::Auto;
+  const char* env = std::getenv("RECEPTIVE_CONV_ALGO");
+  if (env != nullptr && *env != '\0' && !parse_conv_policy(env, &p)) p = ConvPolicy::Auto;
+  return p;
+}
+
+std::atomic<int>& policy_slot() {
+  static std::atomic<int> slot{static_cast<int>(policy_from_env())};
+  return slot;
+}
+
+}  // namespace
+
+void set_conv_policy(ConvPolicy p) { policy_slot().store(static_cast<int>(p)); }
+ConvPolicy conv_policy() { return static_cast<ConvPolicy>(policy_slot().load()); }
+
+bool parse_conv_policy(const char* name, ConvPolicy* out) {
+  const std::string s = name ? name : "";
+  if (s == "auto") *out = ConvPolicy::Auto;
+  else if (s == "gemm") *out = ConvPolicy::Gemm;
+  else if (s == "winograd") *out = ConvPolicy::Winograd;
+  else if (s == "direct") *out = ConvPolicy::DirectSmall;
+  else return false;
+  return true;
+}
+
+const char* conv_policy_name(ConvPolicy p) {
+  switch (p) {
+    case ConvPolicy::Gemm: return "gemm";
+    case ConvPolicy::Winograd: return "winograd";
+    case ConvPolicy::DirectSmall: return "direct";
+    default: return "auto";
+  }
+}
 
 ConvAlgorithm conv2d_algorithm(const ConvGeometry& g) {
   const int64_t Cg = g.C / g.groups, Kg = g.K / g.groups;
   if (Cg == 1 && Kg <= 4) return ConvAlgorithm::DepthwiseDirect;
+  // dispatch: Winograd and DirectSmall choices go here (policy, then shape).
   if (is_direct_1x1(g)) return ConvAlgorithm::Gemm1x1;
   return ConvAlgorithm::Im2colGemm;
 }
@@ -37,27 +82,52 @@ const char* conv_algorithm_name(ConvAlgorithm a) {
   switch (a) {
     case ConvAlgorithm::DepthwiseDirect: return "depthwise-direct";
     case ConvAlgorithm::Gemm1x1: return "gemm-1x1";
+    case ConvAlgorithm::Winograd: return "winograd";
+    case ConvAlgorithm::DirectSmall: return "direct-small";
     default: return "im2col-gemm";
   }
 }
 
-void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias,
-                    float* y) {
-  if (conv2d_algorithm(g) == ConvAlgorithm::DepthwiseDirect) {
-    conv_detail::depthwise_forward(g, x, w, bias, y);
-    return;
+// ---- output stage for kernels without a fused one ---------------------------------------
+
+namespace conv_detail {
+
+void apply_epilogue_planes(const ConvGeometry& g, const ConvEpilogue& ep, bool bias_done,
+                           float* y) {
+  const float* bias = bias_done ? nullptr : ep.bias;
+  if (!bias && !ep.residual && !ep.relu) return;
+  const int64_t OHW = g.out_h() * g.out_w(), planes = g.N * g.K;
+  const int nt = kernel_threads();
+  const bool par = nt > 1 && planes * OHW >= (1 << 15);
+#pragma omp parallel for num_threads(nt) if (par) schedule(static)
+  for (int64_t pl = 0; pl < planes; pl++) {
+    const int64_t k = pl % g.K;
+    apply_epilogue(bias ? bias + k : nullptr, ep.residual ? ep.residual + pl * OHW : nullptr,
+                   OHW, ep.relu, 1, y + pl * OHW, OHW, OHW);
   }
+}
+
+}  // namespace conv_detail
+
+// ---- GEMM paths ----------------------------------------------------------------------
+
+namespace {
+
+// The GEMM-based forward with per-group weights w (raw, [K, CRS]) or packs (prepared;
+// then w is unused).
+void forward_gemm(const ConvGeometry& g, const float* x, const float* w,
+                  const SgemmPackedA* packs, const ConvEpilogue& ep, float* y) {
   const int nt = kernel_threads();
   const Plan p = make_plan(g, nt);
   const int64_t HW = g.H * g.W, OHW = p.OHW;
   const int64_t items = p.blocks * g.groups * p.bands;
   // The weights of a group meet blocks * bands column blocks: pack them once.
-  const SgemmPackedA* packs = p.blocks * p.bands > 1 ? pack_weights(g, p, false, w) : nullptr;
+  if (!packs && p.blocks * p.bands > 1) packs = pack_weights(g, p, false, w);
 
   run_items(items, nt, [&](int64_t item, int inner_threads) {
     const Item it = decode(g, p, item, true);
-    const float* wg = w + it.grp * p.Kg * p.CRS;
-    const float* bg = bias ? bias + it.grp * p.Kg : nullptr;
+    const float* wg = w ? w + it.grp * p.Kg * p.CRS : nullptr;
+    const float* bg = ep.bias ? ep.bias + it.grp * p.Kg : nullptr;
     auto gemm = [&](const float* b, int64_t ldb, int64_t cols, float* c, int64_t ldc) {
       if (packs)
         sgemm(packs[it.grp], false, cols, 1.f, b, ldb, 0.f, c, ldc);
@@ -74,19 +144,19 @@ void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, const
       float* out = thread_scratch(1, p.Kg * ld);
       gemm(col, ld, ld, out, ld);
       for (int64_t j = 0; j < it.count; j++) {
-        float* yj = y + ((it.n0 + j) * g.K + it.grp * p.Kg) * OHW;
-        for (int64_t k = 0; k < p.Kg; k++) {
-          const float* src = out + k * ld + j * OHW;
-          float* dst = yj + k * OHW;
-          const float b = bg ? bg[k] : 0.f;
-          for (int64_t i = 0; i < OHW; i++) dst[i] = src[i] + b;
-        }
+        const int64_t off = ((it.n0 + j) * g.K + it.grp * p.Kg) * OHW;
+        float* yj = y + off;
+        for (int64_t k = 0; k < p.Kg; k++)
+          std::memcpy(yj + k * OHW, out + k * ld + j * OHW, sizeof(float) * OHW);
+        apply_epilogue(bg, ep.residual ? ep.residual + off : nullptr, OHW, ep.relu, p.Kg, yj,
+                       OHW, OHW);
       }
       return;
     }
     const int64_t cols = (it.oh1 - it.oh0) * p.OW;
     const float* xg = x + (it.n0 * g.C + it.grp * p.Cg) * HW;
-    float* yg = y + (it.n0 * g.K + it.grp * p.Kg) * OHW + it.oh0 * p.OW;
+    const int64_t off = (it.n0 * g.K + it.grp * p.Kg) * OHW + it.oh0 * p.OW;
+    float* yg = y + off;
     if (p.direct) {
       gemm(xg + it.oh0 * p.OW, HW, cols, yg, OHW);
     } else {
@@ -94,8 +164,102 @@ void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, const
       im2col_rows(g, p.Cg, xg, it.oh0, it.oh1, col, cols, inner_threads);
       gemm(col, cols, cols, yg, OHW);
     }
-    if (bg) add_bias(bg, p.Kg, yg, OHW, cols);
+    apply_epilogue(bg, ep.residual ? ep.residual + off : nullptr, OHW, ep.relu, p.Kg, yg, OHW,
+                   cols);
   });
+}
+
+void forward_depthwise(const ConvGeometry& g, const float* x, const float* w,
+                       const ConvEpilogue& ep, float* y) {
+  conv_detail::depthwise_forward(g, x, w, ep.bias, y);
+  apply_epilogue_planes(g, ep, true, y);
+}
+
+}  // namespace
+
+void conv2d_forward(const ConvGeometry& g, const float* x, const float* w,
+                    const ConvEpilogue& ep, float* y) {
+  switch (conv2d_algorithm(g)) {
+    case ConvAlgorithm::DepthwiseDirect: forward_depthwise(g, x, w, ep, y); return;
+    default: forward_gemm(g, x, w, nullptr, ep, y); return;
+  }
+}
+
+void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias,
+                    float* y) {
+  ConvEpilogue ep;
+  ep.bias = bias;
+  conv2d_forward(g, x, w, ep, y);
+}
+
+// ---- prepared weights ----------------------------------------------------------------
+
+struct ConvWeights::Impl {
+  std::vector<SgemmPackedA> packs;  // GEMM paths: one per group
+  std::vector<float> plain;         // the scaled weights, for the direct kernels
+  std::vector<float> bias;          // [K], empty when none
+};
+
+ConvWeights::ConvWeights() : impl_(new Impl) {}
+ConvWeights::~ConvWeights() = default;
+
+void ConvWeights::prepare(const ConvGeometry& g, const float* w, const float* scale,
+                          const float* bias) {
+  const int64_t Kg = g.K / g.groups, CRS = (g.C / g.groups) * g.R * g.S;
+  std::vector<float> scaled;
+  const float* ws = w;
+  if (scale) {
+    scaled.resize(static_cast<size_t>(g.K * CRS));
+    for (int64_t k = 0; k < g.K; k++)
+      for (int64_t i = 0; i < CRS; i++) scaled[k * CRS + i] = w[k * CRS + i] * scale[k];
+    ws = scaled.data();
+  }
+  std::unique_ptr<Impl> next(new Impl);
+  const ConvAlgorithm alg = conv2d_algorithm(g);
+  switch (alg) {
+    case ConvAlgorithm::DepthwiseDirect:
+      next->plain.assign(ws, ws + g.K * CRS);
+      break;
+    default:
+      next->packs.resize(static_cast<size_t>(g.groups));
+      for (int64_t grp = 0; grp < g.groups; grp++)
+        next->packs[grp].pack(false, Kg, CRS, ws + grp * Kg * CRS, CRS);
+      break;
+  }
+  if (bias) next->bias.assign(bias, bias + g.K);
+  g_ = g;
+  algorithm_ = alg;
+  impl_ = std::move(next);
+}
+
+bool ConvWeights::compatible(const ConvGeometry& g) const {
+  return impl_ && g.C == g_.C && g.K == g_.K && g.R == g_.R && g.S == g_.S &&
+         g.groups == g_.groups && g.stride_h == g_.stride_h && g.stride_w == g_.stride_w &&
+         g.dilation_h == g_.dilation_h && g.dilation_w == g_.dilation_w;
+}
+
+size_t ConvWeights::bytes() const {
+  if (!impl_) return 0;
+  size_t n = (impl_->plain.size() + impl_->bias.size()) * sizeof(float);
+  for (const SgemmPackedA& p : impl_->packs) n += p.bytes();
+  return n;
+}
+
+void conv2d_forward(const ConvGeometry& g, const float* x, const ConvWeights& w,
+                    const float* residual, bool relu, float* y) {
+  if (!w.compatible(g)) throw std::invalid_argument("prepared weights do not fit this geometry");
+  ConvEpilogue ep;
+  ep.bias = w.impl_->bias.empty() ? nullptr : w.impl_->bias.data();
+  ep.residual = residual;
+  ep.relu = relu;
+  switch (w.algorithm()) {
+    case ConvAlgorithm::DepthwiseDirect:
+      forward_depthwise(g, x, w.impl_->plain.data(), ep, y);
+      return;
+    default:
+      forward_gemm(g, x, nullptr, w.impl_->packs.data(), ep, y);
+      return;
+  }
 }
 
 }  // namespace receptive

@@ -124,14 +124,6 @@ inline void gather_planes(const float* t, int64_t Ctot, int64_t first, int64_t K
                   sizeof(float) * OHW);
 }
 
-inline void add_bias(const float* bias, int64_t Kg, float* y, int64_t ld, int64_t cols) {
-  for (int64_t k = 0; k < Kg; k++) {
-    const float b = bias[k];
-    float* row = y + k * ld;
-    for (int64_t j = 0; j < cols; j++) row[j] += b;
-  }
-}
-
 template <typename Run>
 void run_items(int64_t items, int nt, Run run) {
   if (nt > 1 && items >= nt) {

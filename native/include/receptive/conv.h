@@ -2,7 +2,9 @@
 // The caller (addon.cc) has validated the geometry and buffer lengths; these functions
 // trust their arguments.
 #pragma once
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 
 namespace receptive {
 
@@ -29,15 +31,67 @@ struct ConvGeometry {
   }
 };
 
-// The algorithm the kernels pick for a geometry, for diagnostics (`receptive info`,
-// tests, benches).
-enum class ConvAlgorithm { Im2colGemm, Gemm1x1, DepthwiseDirect };
+// The algorithm the forward kernels pick for a geometry (reported by `receptive info`,
+// tests and benches). The backward kernels use the GEMM paths (or depthwise-direct).
+enum class ConvAlgorithm { Im2colGemm, Gemm1x1, DepthwiseDirect, Winograd, DirectSmall };
 ConvAlgorithm conv2d_algorithm(const ConvGeometry& g);
 const char* conv_algorithm_name(ConvAlgorithm a);
+
+// Which forward algorithms conv2d_algorithm may choose. Auto decides by shape; the others
+// force an algorithm wherever it applies (elsewhere the auto choice stands), so that
+// tests can run every path. Initialised from RECEPTIVE_CONV_ALGO=auto|gemm|winograd|direct.
+enum class ConvPolicy { Auto, Gemm, Winograd, DirectSmall };
+void set_conv_policy(ConvPolicy p);
+ConvPolicy conv_policy();
+// Parses "auto", "gemm", "winograd", "direct"; false for anything else.
+bool parse_conv_policy(const char* name, ConvPolicy* out);
+const char* conv_policy_name(ConvPolicy p);
+
+// The convolution's output stage, applied while the output block is still in cache:
+// y = relu?(conv(x, w) + bias[k] + residual).
+struct ConvEpilogue {
+  const float* bias = nullptr;      // [K], or null
+  const float* residual = nullptr;  // [N, K, OH, OW], or null; must not alias y
+  bool relu = false;
+};
+
+// One layer's weights made ready once for many forward calls (inference): scaled per
+// output channel (BatchNorm folding: w'[k] = w[k] * scale[k]), with the bias kept, and
+// laid out for the algorithm chosen for the geometry given to prepare() (packed GEMM
+// panels, Winograd-transformed tiles, or plain). Valid for any geometry with the same
+// filter, groups, strides and dilations; only N, H, W and the paddings may change.
+// Computing from several threads at once is fine; prepare() is not.
+class ConvWeights {
+ public:
+  ConvWeights();
+  ~ConvWeights();
+  ConvWeights(const ConvWeights&) = delete;
+  ConvWeights& operator=(const ConvWeights&) = delete;
+  // w [K, C/groups, R, S]; scale [K] or null (1); bias [K] or null (0).
+  void prepare(const ConvGeometry& g, const float* w, const float* scale, const float* bias);
+  bool compatible(const ConvGeometry& g) const;
+  ConvAlgorithm algorithm() const { return algorithm_; }
+  // Bytes held.
+  size_t bytes() const;
+  struct Impl;
+
+ private:
+  friend void conv2d_forward(const ConvGeometry& g, const float* x, const ConvWeights& w,
+                             const float* residual, bool relu, float* y);
+  ConvGeometry g_{};
+  ConvAlgorithm algorithm_ = ConvAlgorithm::Im2colGemm;
+  std::unique_ptr<Impl> impl_;
+};
 
 // y[N, K, OH, OW] = conv(x, w) + bias (bias may be null).
 void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias,
                     float* y);
+// y = epilogue(conv(x, w)).
+void conv2d_forward(const ConvGeometry& g, const float* x, const float* w,
+                    const ConvEpilogue& ep, float* y);
+// y = relu?(conv(x, w') + bias' + residual) with prepared weights (w.compatible(g)).
+void conv2d_forward(const ConvGeometry& g, const float* x, const ConvWeights& w,
+                    const float* residual, bool relu, float* y);
 // gx[N, C, H, W] (overwritten) from gy[N, K, OH, OW].
 void conv2d_backward_input(const ConvGeometry& g, const float* gy, const float* w, float* gx);
 // gw[K, C/groups, R, S] (overwritten) from x and gy.

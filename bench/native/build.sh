@@ -49,10 +49,19 @@ for src in "${srcs[@]}"; do
 done
 for pid in "${pids[@]}"; do wait "$pid"; done
 
+# gemm_bench --vs times oneDNN next to us when libdnnl-dev is installed (optional; the
+# library itself never links it).
+bench_extra=()
+if echo '#include <dnnl.h>' | "$CXX" -x c++ -fsyntax-only - 2>/dev/null &&
+   echo 'int main(){}' | "$CXX" -x c++ - -ldnnl -o /dev/null 2>/dev/null; then
+  bench_extra=(-DHAVE_DNNL -ldnnl)
+fi
 pids=()
-for prog in gemm_check gemm_bench; do
-  "$CXX" "${common[@]}" -I"$root/native" "$here/$prog.cc" "${objs[@]}" "${link[@]}" -o "$out/$prog" &
-  pids+=($!)
-done
+"$CXX" "${common[@]}" -I"$root/native" "$here/gemm_check.cc" "${objs[@]}" "${link[@]}" \
+  -o "$out/gemm_check" &
+pids+=($!)
+"$CXX" "${common[@]}" -I"$root/native" "$here/gemm_bench.cc" "${objs[@]}" "${link[@]}" \
+  "${bench_extra[@]}" -o "$out/gemm_bench" &
+pids+=($!)
 for pid in "${pids[@]}"; do wait "$pid"; done
 echo "built: $out/gemm_check $out/gemm_bench"

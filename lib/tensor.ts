@@ -13,6 +13,23 @@ export interface TensorOptions {
   requiresGrad?: boolean;
 }
 
+let dataEpoch = 0;
+
+/**
+ * Tells the library that tensor values changed behind its back. In-place writes through
+ * the library (optimizers, loadStateDict, fill_/copy_, nn.init, train()/eval()) call it
+ * themselves; call it after writing a parameter's or buffer's `.data` directly, so that
+ * weights prepared for inference (packed, BatchNorm folded) are made again.
+ */
+export function markDataChanged(): void {
+  dataEpoch++;
+}
+
+/** Changes whenever markDataChanged() runs; prepared-weight caches compare it. */
+export function currentDataEpoch(): number {
+  return dataEpoch;
+}
+
 export class Tensor {
   /** Contiguous row-major values. */
   readonly data: Float32Array;
@@ -156,12 +173,14 @@ export class Tensor {
 
   /** Sets every element to v (mutates; not recorded). */
   fill_(value: number): this {
+    markDataChanged();
     this.data.fill(value);
     return this;
   }
 
   /** Copies src's values into this tensor (mutates; not recorded); src broadcasts. */
   copy_(src: Tensor | ArrayLike<number>): this {
+    markDataChanged();
     if (src instanceof Tensor) {
       if (src.size === this.size) this.data.set(src.data);
       else this.data.set(sh.expand(src, this.shape).data);

@@ -48,6 +48,22 @@ export interface AdaptivePoolGeometry {
   OH: number; OW: number;
 }
 
+/**
+ * One layer's weights made ready for many inference calls (`prepareConv2d`): scaled per
+ * output channel (BatchNorm folding), with the final bias, and laid out for the kernels
+ * (packed GEMM panels, Winograd-transformed filters, ...). Opaque; only the backend that
+ * made it can run it. It stays valid for inputs of any N, H, W and padding, as long as
+ * the filter (K, C, R, S), groups, strides and dilations match the geometry it was made for.
+ */
+export interface PreparedConv2d {
+  readonly backend: 'native' | 'js';
+  /** The forward algorithm it runs: 'im2col-gemm', 'gemm-1x1', 'winograd', 'direct-small',
+   *  'depthwise-direct' (native) or 'js'. */
+  readonly algorithm: string;
+  /** Bytes held by the prepared form. */
+  readonly bytes: number;
+}
+
 export interface BackendInfo {
   /** 'native' or 'js'. */
   name: 'native' | 'js';
@@ -78,6 +94,19 @@ export interface Backend {
   /** y[N, K, OH, OW] = conv(x[N, C, H, W], w[K, C/g, R, S]) + bias[K] (bias may be null). */
   conv2dForward(g: ConvGeometry, x: Float32Array, w: Float32Array, bias: Float32Array | null,
                 y: Float32Array): void;
+  /**
+   * Prepares w[K, C/g, R, S] for conv2dForwardPrepared: w'[k] = w[k] * scale[k] (scale
+   * null: 1), bias' = bias (null: none). The arrays may change afterwards; the prepared
+   * form keeps its own copy.
+   */
+  prepareConv2d(g: ConvGeometry, w: Float32Array, scale: Float32Array | null,
+                bias: Float32Array | null): PreparedConv2d;
+  /**
+   * y = relu?(conv(x, w') + bias' + residual) with prepared weights: the bias, the residual
+   * (same shape as y, or null) and the ReLU are applied in the convolution's output stage.
+   */
+  conv2dForwardPrepared(g: ConvGeometry, x: Float32Array, prepared: PreparedConv2d,
+                        residual: Float32Array | null, relu: boolean, y: Float32Array): void;
   /** gx[N, C, H, W] = d(loss)/dx given gy[N, K, OH, OW]. Overwrites gx. */
   conv2dBackwardInput(g: ConvGeometry, gy: Float32Array, w: Float32Array, gx: Float32Array): void;
   /** gw[K, C/g, R, S] = d(loss)/dw given x and gy. Overwrites gw. */
@@ -86,8 +115,11 @@ export interface Backend {
   conv2dBackwardBias(g: ConvGeometry, gy: Float32Array, gb: Float32Array): void;
 
   /** Max pooling; `indices` receives, per output, the flat h*W+w index of the chosen input
-   *  (the first maximum in row-major window order; padding counts as -inf). */
-  maxPool2dForward(g: PoolGeometry, x: Float32Array, y: Float32Array, indices: Int32Array): void;
+   *  (the first maximum in row-major window order; padding counts as -inf; -1 for a window
+   *  of padding only). Pass null when no backward will run (inference): nothing is written
+   *  then, and y is the same. */
+  maxPool2dForward(g: PoolGeometry, x: Float32Array, y: Float32Array,
+                   indices: Int32Array | null): void;
   /** gx = scatter-add of gy through `indices`. Overwrites gx. */
   maxPool2dBackward(g: PoolGeometry, gy: Float32Array, indices: Int32Array, gx: Float32Array): void;
 

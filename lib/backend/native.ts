@@ -8,7 +8,12 @@
 import * as path from 'path';
 import type {
   AdaptivePoolGeometry, AvgPoolGeometry, Backend, BackendInfo, ConvGeometry, PoolGeometry,
+  PreparedConv2d,
 } from './backend';
+import { describe } from './validate';
+
+/** The addon's handle (a type-tagged External) behind a PreparedConv2d. */
+type PreparedHandle = object;
 
 /** What the compiled addon exports (native/addon.cc). */
 interface Addon {
@@ -25,10 +30,18 @@ interface Addon {
                 y: Float32Array): void;
   conv2dForwardAsync(g: ConvGeometry, x: Float32Array, w: Float32Array,
                      bias: Float32Array | null, y: Float32Array): Promise<void>;
+  prepareConv2d(g: ConvGeometry, w: Float32Array, scale: Float32Array | null,
+                bias: Float32Array | null): PreparedHandle;
+  preparedConv2dInfo(h: PreparedHandle): { algorithm: string; bytes: number };
+  conv2dForwardPrepared(g: ConvGeometry, x: Float32Array, h: PreparedHandle,
+                        residual: Float32Array | null, relu: boolean, y: Float32Array): void;
+  setConvAlgorithm(name: string): void;
+  getConvAlgorithm(): string;
   conv2dBackwardInput(g: ConvGeometry, gy: Float32Array, w: Float32Array, gx: Float32Array): void;
   conv2dBackwardWeight(g: ConvGeometry, x: Float32Array, gy: Float32Array, gw: Float32Array): void;
   conv2dBackwardBias(g: ConvGeometry, gy: Float32Array, gb: Float32Array): void;
-  maxPool2dForward(g: PoolGeometry, x: Float32Array, y: Float32Array, indices: Int32Array): void;
+  maxPool2dForward(g: PoolGeometry, x: Float32Array, y: Float32Array,
+                   indices: Int32Array | null): void;
   maxPool2dBackward(g: PoolGeometry, gy: Float32Array, indices: Int32Array, gx: Float32Array): void;
   avgPool2dForward(g: AvgPoolGeometry, x: Float32Array, y: Float32Array): void;
   avgPool2dBackward(g: AvgPoolGeometry, gy: Float32Array, gx: Float32Array): void;
@@ -38,7 +51,8 @@ interface Addon {
 
 const REQUIRED: (keyof Addon)[] = [
   'info', 'setNumThreads', 'getNumThreads', 'setIsa', 'convAlgorithm', 'gemm', 'gemmAsync',
-  'conv2dForward', 'conv2dForwardAsync', 'conv2dBackwardInput', 'conv2dBackwardWeight',
+  'conv2dForward', 'conv2dForwardAsync', 'prepareConv2d', 'preparedConv2dInfo',
+  'conv2dForwardPrepared', 'setConvAlgorithm', 'getConvAlgorithm', 'conv2dBackwardInput', 'conv2dBackwardWeight',
   'conv2dBackwardBias', 'maxPool2dForward', 'maxPool2dBackward', 'avgPool2dForward',
   'avgPool2dBackward', 'adaptiveAvgPool2dForward', 'adaptiveAvgPool2dBackward',
 ];
@@ -49,9 +63,15 @@ export interface NativeBackend extends Backend {
   /** Forces the kernels' instruction set ('scalar' | 'avx2' | 'avx512'); RangeError if the
    *  CPU or the build cannot run it. */
   setIsa(name: string): void;
-  /** Which convolution algorithm the kernels pick for a geometry:
-   *  'im2col-gemm' | 'gemm-1x1' | 'depthwise-direct'. */
+  /** Which forward convolution algorithm the kernels pick for a geometry:
+   *  'im2col-gemm' | 'gemm-1x1' | 'winograd' | 'direct-small' | 'depthwise-direct'. */
   convAlgorithm(g: ConvGeometry): string;
+  /** Restricts the forward algorithm choice: 'auto' (by shape, the default), or forces
+   *  'gemm', 'winograd' or 'direct' wherever it applies (tests run every path this way).
+   *  The RECEPTIVE_CONV_ALGO environment variable sets the initial value. Weights already
+   *  prepared keep the algorithm they were prepared for. */
+  setConvAlgorithm(name: 'auto' | 'gemm' | 'winograd' | 'direct'): void;
+  getConvAlgorithm(): string;
   /** conv2dForward on a worker thread; the arrays must stay untouched until it settles.
    *  Bad arguments reject the promise with the sync form's TypeError/RangeError. */
   conv2dForwardAsync(g: ConvGeometry, x: Float32Array, w: Float32Array, bias: Float32Array | null,
@@ -59,6 +79,11 @@ export interface NativeBackend extends Backend {
   /** gemm on a worker thread; same rules as conv2dForwardAsync. */
   gemmAsync(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
             A: Float32Array, B: Float32Array, beta: number, C: Float32Array): Promise<void>;
+}
+
+class NativePreparedConv2d implements PreparedConv2d {
+  readonly backend = 'native' as const;
+  constructor(readonly handle: PreparedHandle, readonly algorithm: string, readonly bytes: number) {}
 }
 
 function packageRoot(): string {
@@ -132,6 +157,19 @@ export function loadNativeBackend(): NativeBackend {
       a.gemmAsync(ta, tb, M, N, K, alpha, A, B, beta, C),
     conv2dForward: (g, x, w, bias, y) => a.conv2dForward(g, x, w, bias, y),
     conv2dForwardAsync: (g, x, w, bias, y) => a.conv2dForwardAsync(g, x, w, bias, y),
+    setConvAlgorithm: (name) => a.setConvAlgorithm(name),
+    getConvAlgorithm: () => a.getConvAlgorithm(),
+    prepareConv2d(g, w, scale, bias): PreparedConv2d {
+      const handle = a.prepareConv2d(g, w, scale, bias);
+      const info = a.preparedConv2dInfo(handle);
+      return new NativePreparedConv2d(handle, info.algorithm, info.bytes);
+    },
+    conv2dForwardPrepared(g, x, prepared, residual, relu, y) {
+      if (!(prepared instanceof NativePreparedConv2d)) {
+        throw new TypeError(`conv2dForwardPrepared: prepared must come from the native backend's prepareConv2d, got ${describe(prepared)}`);
+      }
+      a.conv2dForwardPrepared(g, x, prepared.handle, residual, relu, y);
+    },
     conv2dBackwardInput: (g, gy, w, gx) => a.conv2dBackwardInput(g, gy, w, gx),
     conv2dBackwardWeight: (g, x, gy, gw) => a.conv2dBackwardWeight(g, x, gy, gw),
     conv2dBackwardBias: (g, gy, gb) => a.conv2dBackwardBias(g, gy, gb),

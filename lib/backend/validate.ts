@@ -50,8 +50,14 @@ export function f32(fn: string, name: string, v: unknown, nullable = false): Flo
   return v;
 }
 
-export function i32(fn: string, name: string, v: unknown): Int32Array {
-  if (!(v instanceof Int32Array)) typeError(fn, `${name} must be an Int32Array, got ${describe(v)}`);
+/** `v` must be an Int32Array (or null when nullable: then null comes back). */
+export function i32(fn: string, name: string, v: unknown, nullable: true): Int32Array | null;
+export function i32(fn: string, name: string, v: unknown, nullable?: false): Int32Array;
+export function i32(fn: string, name: string, v: unknown, nullable = false): Int32Array | null {
+  if (nullable && (v === null || v === undefined)) return null;
+  if (!(v instanceof Int32Array)) {
+    typeError(fn, `${name} must be an Int32Array${nullable ? ' or null' : ''}, got ${describe(v)}`);
+  }
   return v;
 }
 

@@ -12,7 +12,7 @@
 import { Tensor, formatShape } from '../tensor';
 import { record, needsGrad } from '../autograd/engine';
 import { backend } from '../backend/select';
-import type { ConvGeometry } from '../backend/backend';
+import type { Backend, ConvGeometry, PreparedConv2d } from '../backend/backend';
 import { convOutputSize } from '../backend/backend';
 import {
   ConvPadding, checkInt, checkTensorArg, describeValue, intTuple, optionalTensor, optionsOf, resolveConvPadding,
@@ -53,6 +53,21 @@ export interface ConvolutionParams {
   outputPadding?: number | number[];
   dilation?: number | number[];
   groups?: number;
+  /** Inference only (no tape, cross-correlation): prepared weights and a fused output stage. */
+  inference?: ConvInference;
+}
+
+/**
+ * The inference path of a (cross-correlation) convolution: weights prepared once by the
+ * layer (packed, BatchNorm folded; the bias is inside them) and an output stage
+ * y = relu?(conv + bias + residual) run by the kernel. Records no gradient.
+ */
+export interface ConvInference {
+  /** The layer's prepared weights for geometry g on backend be (cached by the caller). */
+  prepared(be: Backend, g: ConvGeometry): PreparedConv2d;
+  /** Added to the output before the ReLU; the output's shape. */
+  residual?: Tensor | null;
+  relu?: boolean;
 }
 
 const CONV_KEYS = ['stride', 'padding', 'dilation', 'groups'] as const;
@@ -77,6 +92,7 @@ export function convolution(op: string, input: Tensor, weight: Tensor, bias: Ten
   const nd = params.dims;
   const transposed = params.transposed ?? false;
   const flip = params.flip ?? false;
+  if (params.inference && (transposed || flip)) throw new Error(`${op}: the inference path is for cross-correlation only`);
   const x = checkTensorArg(op, 'input', input);
   const w = checkTensorArg(op, 'weight', weight);
   const b = optionalTensor(op, 'bias', bias);
@@ -186,6 +202,7 @@ export function convolution(op: string, input: Tensor, weight: Tensor, bias: Ten
       dilationH: dh, dilationW: dw, groups,
     };
     const y = new Float32Array(N * outChannels * oh * ow);
+    if (params.inference) return inferenceForward(op, g, x, w, b, params.inference, outShape, y);
     be.conv2dForward(g, xData, wData, b ? b.data : null, y);
     const out = new Tensor(y, outShape);
     if (!needsGrad(x, w, b)) return out;
@@ -264,6 +281,18 @@ export function convolution(op: string, input: Tensor, weight: Tensor, bias: Ten
     }
     return [gx, gw, gb];
   });
+}
+
+function inferenceForward(op: string, g: ConvGeometry, x: Tensor, w: Tensor, b: Tensor | null,
+                          inf: ConvInference, outShape: number[], y: Float32Array): Tensor {
+  const r = inf.residual ?? null;
+  if (needsGrad(x, w, b, r)) throw new Error(`${op}: the inference path records no gradient; call it without a tape`);
+  if (r && (r.shape.length !== outShape.length || r.shape.some((d, i) => d !== outShape[i]))) {
+    throw new RangeError(`${op}: residual ${formatShape(r.shape)} must have the output's shape ${formatShape(outShape)}`);
+  }
+  const be = backend();
+  be.conv2dForwardPrepared(g, x.data, inf.prepared(be, g), r ? r.data : null, inf.relu ?? false, y);
+  return new Tensor(y, outShape);
 }
 
 /** 1-D cross-correlation: input [N, C, L] (or [C, L]), weight [Cout, C/groups, k]. */

@@ -1,6 +1,6 @@
 // Batch normalisation and local response normalisation, with fused backward passes.
 // Statistics are accumulated in float64.
-import { Tensor, formatShape } from '../tensor';
+import { Tensor, formatShape, markDataChanged } from '../tensor';
 import { record, needsGrad } from '../autograd/engine';
 import { checkBoolean, checkFiniteNumber, checkInt, checkTensorArg, optionalTensor, optionsOf } from './options';
 
@@ -69,6 +69,7 @@ export function batchNorm(input: Tensor, runningMean: Tensor | null | undefined,
       mean[c] = m;
       invStd[c] = 1 / Math.sqrt(v / count + eps);
       if (rm && rv) {
+        if (c === 0) markDataChanged();
         rm.data[c] = (1 - momentum) * rm.data[c] + momentum * m;
         rv.data[c] = (1 - momentum) * rv.data[c] + momentum * (v / (count - 1));
       }

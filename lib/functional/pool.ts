@@ -96,10 +96,14 @@ function maxPool(op: string, nd: 1 | 2, input: Tensor, options: MaxPoolOptions):
   const g = poolGeometry(op, nd, l, windowParams(op, nd, o, true), x);
   const n = g.N * g.C * g.OH * g.OW;
   const y = new Float32Array(n);
+  // The argmax indices only serve the backward: skipped when nothing is recorded.
+  if (!needsGrad(x)) {
+    backend().maxPool2dForward(g, x.data, y, null);
+    return new Tensor(y, outShapeOf(l, nd, g.OH, g.OW));
+  }
   const indices = new Int32Array(n);
   backend().maxPool2dForward(g, x.data, y, indices);
   const out = new Tensor(y, outShapeOf(l, nd, g.OH, g.OW));
-  if (!needsGrad(x)) return out;
   return record(out, op, [x], (gy) => {
     const gx = new Float32Array(x.size);
     backend().maxPool2dBackward(g, gy.data, indices, gx);

@@ -3,6 +3,9 @@
 // initialisation, seedable.
 import { Tensor } from '../tensor';
 import * as F from '../functional';
+import { needsGrad } from '../autograd/engine';
+import type { BatchNorm2d } from './normalization';
+import { PreparedWeights } from './prepared_weights';
 import { Module } from './module';
 import { Parameter, emptyParameter } from './parameter';
 import { defaultLayerInit_ } from './init';
@@ -27,6 +30,15 @@ export interface ConvOptions extends RandomOptions {
 }
 
 export type ConvMode = 'cross-correlation' | 'convolution';
+
+/** What Conv1d/Conv2d.fusedForward applies after the convolution, in this order. */
+export interface FusedConvOptions {
+  /** An eval-mode BatchNorm over the output channels, folded into the weights. */
+  bn?: BatchNorm2d | null;
+  /** Added after the BatchNorm (a residual connection); the output's shape. */
+  residual?: Tensor | null;
+  relu?: boolean;
+}
 
 export interface Conv2dOptions extends ConvOptions {
   /** 'cross-correlation' (default, F.conv2d, what every framework calls conv) or
@@ -73,6 +85,8 @@ abstract class ConvNd extends Module {
   readonly mode: ConvMode;
   weight: Parameter;
   bias: Parameter | null;
+  /** Weights prepared for the inference path (see fusedForward). */
+  private readonly inference = new PreparedWeights();
 
   constructor(layer: string, n: number, inChannels: number, outChannels: number,
               kernelSize: number | number[], options: ConvOptions & { mode?: ConvMode }) {
@@ -145,6 +159,40 @@ abstract class ConvNd extends Module {
     return s;
   }
 
+  /**
+   * The inference path (no tape): this convolution, then optionally an eval-mode
+   * BatchNorm folded into its weights, a residual added and a ReLU, all in the kernel's
+   * output stage, with the weights prepared once (packed; remade when they change, see
+   * markDataChanged). Equal to relu(bn(conv(x)) + residual) up to rounding.
+   */
+  fusedForward(x: Tensor, options: FusedConvOptions = {}): Tensor {
+    const name = `${this.typeName}.fusedForward`;
+    if (this.mode !== 'cross-correlation') throw new Error(`${name}: only for mode 'cross-correlation'`);
+    const bn = options.bn ?? null;
+    if (bn !== null) {
+      if (bn.training) throw new Error(`${name}: the BatchNorm must be in eval mode to be folded`);
+      if (!bn.runningMean || !bn.runningVar) throw new Error(`${name}: the BatchNorm has no running statistics to fold`);
+      if (bn.numFeatures !== this.outChannels) {
+        throw new RangeError(`${name}: the BatchNorm has ${bn.numFeatures} features, the convolution ${this.outChannels} output channels`);
+      }
+    }
+    const folded = bn ? { weight: bn.weight, bias: bn.bias, runningMean: bn.runningMean!, runningVar: bn.runningVar!, eps: bn.eps } : null;
+    const p = this.prepare(x);
+    return F.convolution(this.typeName === 'Conv1d' ? 'conv1d' : 'conv2d', p.x, this.weight, this.bias, {
+      ...this.convOptions(p.padding), dims: this.kernelSize.length as 1 | 2,
+      inference: {
+        prepared: (be, g) => this.inference.get(be, g, this.weight, this.bias, folded),
+        residual: options.residual ?? null,
+        relu: options.relu ?? false,
+      },
+    });
+  }
+
+  /** Whether forward may take the inference path: no tape, plain cross-correlation. */
+  protected inferenceApplies(x: Tensor): boolean {
+    return this.mode === 'cross-correlation' && !needsGrad(x, this.weight, this.bias);
+  }
+
   protected convOptions(padding: ConvPadding) {
     return { stride: this.stride, padding: padding as never, dilation: this.dilation, groups: this.groups };
   }
@@ -160,6 +208,7 @@ export class Conv1d extends ConvNd {
   }
 
   forward(x: Tensor): Tensor {
+    if (this.inferenceApplies(x)) return this.fusedForward(x);
     const p = this.prepare(x);
     const b = this.bias ?? undefined;
     return this.mode === 'convolution'
@@ -180,6 +229,7 @@ export class Conv2d extends ConvNd {
   }
 
   forward(x: Tensor): Tensor {
+    if (this.inferenceApplies(x)) return this.fusedForward(x);
     const p = this.prepare(x);
     const b = this.bias ?? undefined;
     return this.mode === 'convolution'

@@ -1,6 +1,6 @@
 // Weight initialisation, torch.nn.init's functions: each fills a Tensor's data in place
 // (no tape) from a Generator (default: the process-wide one) and returns the tensor.
-import { Tensor } from '../tensor';
+import { Tensor, markDataChanged } from '../tensor';
 import { Generator, defaultGenerator } from '../random';
 import { describe } from './module';
 
@@ -43,6 +43,7 @@ export function calculateFanInAndFanOut(t: Tensor): { fanIn: number; fanOut: num
 
 function checkTensor(fn: string, t: unknown): asserts t is Tensor {
   if (!(t instanceof Tensor)) throw new TypeError(`${fn}: expected a Tensor, got ${describe(t)}`);
+  markDataChanged();  // every init function writes t in place after this check
 }
 
 function checkGenerator(fn: string, g: unknown): Generator {

@@ -12,7 +12,7 @@
 // `m(x)`: forward pre-hooks, forward, forward hooks. Once a hook is registered on a
 // module, its `forward` is routed through `call` as well, so hooks fire whichever of the
 // two a parent uses; without hooks both are the same plain method call.
-import { Tensor, formatShape } from '../tensor';
+import { Tensor, formatShape, markDataChanged } from '../tensor';
 import { Parameter } from './parameter';
 import { summarize, predictWith } from './summary';
 import type { SummaryOptions, SummaryResult } from './summary';
@@ -308,6 +308,7 @@ export abstract class Module {
   train(mode = true): this {
     if (typeof mode !== 'boolean') throw new TypeError(`${this.typeName}.train: mode must be a boolean, got ${describe(mode)}`);
     for (const m of this.modules()) m.training = mode;
+    markDataChanged();  // weights prepared for inference are made again after a mode switch
     return this;
   }
 
@@ -400,6 +401,7 @@ export abstract class Module {
     if (problems.length) {
       throw new Error(`${this.typeName}.loadStateDict: ${problems.map((p) => `\n  ${p}`).join('')}`);
     }
+    markDataChanged();
     for (const [target, data] of copies) copyInto(target.data, data);
     return { missingKeys: missing, unexpectedKeys: unexpected };
   }

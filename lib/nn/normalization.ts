@@ -1,5 +1,5 @@
 // BatchNorm1d/2d and LocalResponseNorm.
-import { Tensor, formatShape } from '../tensor';
+import { Tensor, formatShape, markDataChanged } from '../tensor';
 import * as F from '../functional';
 import { Module } from './module';
 import { Parameter } from './parameter';
@@ -59,6 +59,7 @@ abstract class BatchNormBase extends Module {
 
   /** Running mean 0, running var 1, batch count 0. */
   resetRunningStats(): void {
+    markDataChanged();
     this.runningMean?.data.fill(0);
     this.runningVar?.data.fill(1);
     this.numBatchesTracked?.data.fill(0);
@@ -67,6 +68,7 @@ abstract class BatchNormBase extends Module {
   /** Running stats reset, weight 1, bias 0. */
   resetParameters(): void {
     this.resetRunningStats();
+    markDataChanged();
     this.weight?.data.fill(1);
     this.bias?.data.fill(0);
   }

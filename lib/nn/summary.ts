@@ -21,7 +21,7 @@
 // a Linear's output element costs its inFeatures, a BatchNorm's output element 1; layers
 // without weights count 0. A module may define multAdds(inputShape, outputShape) and
 // receptiveField(rf, inputShape, outputShape) to override either.
-import { Tensor } from '../tensor';
+import { Tensor, markDataChanged } from '../tensor';
 import { noGrad, setGradEnabled } from '../autograd/engine';
 import { Parameter } from './parameter';
 import type { Module, RemovableHandle } from './module';
@@ -337,6 +337,7 @@ export function summarize(model: Module, inputShape: number[], options: SummaryO
     for (const h of handles) h.remove();
     for (const [m, t] of modes) m.training = t;
     for (const [b, d] of saved) b.data.set(d);
+    markDataChanged();
   }
   const outT = firstTensor(output);
 

@@ -1,7 +1,7 @@
 // Optimizer base: parameter groups with per-group hyper-parameters, per-parameter state,
 // zeroGrad, and a state dict. Updates run directly on the parameters' Float32Arrays,
 // never through the tape.
-import { Tensor } from '../tensor';
+import { Tensor, markDataChanged } from '../tensor';
 
 /** A group of parameters sharing hyper-parameters H (lr, momentum, ...). */
 export type ParamGroup<H> = H & {
@@ -95,6 +95,7 @@ export abstract class Optimizer<H extends { lr: number }> {
    */
   step<T = undefined>(closure?: () => T): T | undefined {
     const loss = closure ? closure() : undefined;
+    markDataChanged();
     for (const group of this.paramGroups) {
       for (const p of group.params) {
         if (!p.grad) continue;

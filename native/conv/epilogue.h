@@ -21,7 +21,7 @@ inline void apply_epilogue(const float* bias, const float* res, int64_t ld_res, 
       if (relu) {
         for (int64_t j = 0; j < cols; j++) {
           const float v = row[j] + b + r[j];
-          row[j] = v > 0.f ? v : 0.f;
+          row[j] = v < 0.f ? 0.f : v;  // NaN stays NaN, as in PyTorch
         }
       } else {
         for (int64_t j = 0; j < cols; j++) row[j] = row[j] + b + r[j];
@@ -29,7 +29,7 @@ inline void apply_epilogue(const float* bias, const float* res, int64_t ld_res, 
     } else if (relu) {
       for (int64_t j = 0; j < cols; j++) {
         const float v = row[j] + b;
-        row[j] = v > 0.f ? v : 0.f;
+        row[j] = v < 0.f ? 0.f : v;  // NaN stays NaN, as in PyTorch
       }
     } else {
       for (int64_t j = 0; j < cols; j++) row[j] += b;

@@ -665,3 +665,15 @@ function depthwise3x3BackwardWeight(g: CheckedConv, x: Float32Array, gy: Float32
     gw[o + 5] = a5; gw[o + 6] = a6; gw[o + 7] = a7; gw[o + 8] = a8;
   }
 }
+
+/** The output stage of a prepared convolution after the bias: y = relu?(y + residual). */
+export function applyResidualRelu(residual: Float32Array | null, relu: boolean, y: Float32Array): void {
+  const n = y.length;
+  if (residual && relu) {
+    for (let i = 0; i < n; i++) { const t = y[i] + residual[i]; y[i] = t < 0 ? 0 : t; }
+  } else if (residual) {
+    for (let i = 0; i < n; i++) y[i] += residual[i];
+  } else if (relu) {
+    for (let i = 0; i < n; i++) if (y[i] < 0) y[i] = 0;
+  }
+}

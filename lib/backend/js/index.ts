@@ -3,6 +3,7 @@
 // classes as native/addon.cc) before touching memory, then runs the kernel family's file.
 import type {
   AdaptivePoolGeometry, AvgPoolGeometry, Backend, BackendInfo, ConvGeometry, PoolGeometry,
+  PreparedConv2d,
 } from '../backend';
 import * as v from '../validate';
 import { sgemm } from './gemm';
@@ -10,6 +11,18 @@ import * as conv from './conv';
 import * as pool from './pool';
 
 export { sgemm } from './gemm';
+
+/** The JS backend's prepared weights: the scaled filter and the bias, copied. */
+class JsPreparedConv2d implements PreparedConv2d {
+  readonly backend = 'js' as const;
+  readonly algorithm = 'js';
+  readonly bytes: number;
+  constructor(readonly filter: { K: number; C: number; R: number; S: number; groups: number;
+                                 strideH: number; strideW: number; dilationH: number; dilationW: number },
+              readonly w: Float32Array, readonly bias: Float32Array | null) {
+    this.bytes = 4 * (w.length + (bias ? bias.length : 0));
+  }
+}
 
 export function createJsBackend(): Backend {
   let requestedThreads = 1;
@@ -73,6 +86,52 @@ export function createJsBackend(): Backend {
       conv.conv2dForward(c, x, w, b, y);
     },
 
+    prepareConv2d(g: ConvGeometry, w: Float32Array, scale: Float32Array | null,
+                  bias: Float32Array | null): PreparedConv2d {
+      const fn = 'prepareConv2d';
+      const c = v.convGeometry(fn, g);
+      v.f32(fn, 'w', w);
+      const s = v.f32(fn, 'scale', scale, true);
+      const b = v.f32(fn, 'bias', bias, true);
+      v.expectLength(fn, 'w', w.length, [c.K, c.C / c.groups, c.R, c.S]);
+      if (s) v.expectLength(fn, 'scale', s.length, [c.K]);
+      if (b) v.expectLength(fn, 'bias', b.length, [c.K]);
+      const ws = new Float32Array(w);
+      if (s) {
+        const per = w.length / c.K;
+        for (let k = 0; k < c.K; k++) for (let i = k * per; i < (k + 1) * per; i++) ws[i] = w[i] * s[k];
+      }
+      const { K, C, R, S, groups, strideH, strideW, dilationH, dilationW } = c;
+      return new JsPreparedConv2d({ K, C, R, S, groups, strideH, strideW, dilationH, dilationW }, ws,
+        b ? new Float32Array(b) : null);
+    },
+
+    conv2dForwardPrepared(g: ConvGeometry, x: Float32Array, prepared: PreparedConv2d,
+                          residual: Float32Array | null, relu: boolean, y: Float32Array): void {
+      const fn = 'conv2dForwardPrepared';
+      const c = v.convGeometry(fn, g);
+      v.f32(fn, 'x', x);
+      if (!(prepared instanceof JsPreparedConv2d)) {
+        throw new TypeError(`${fn}: prepared must come from the JS backend's prepareConv2d, got ${v.describe(prepared)}`);
+      }
+      const r = v.f32(fn, 'residual', residual, true);
+      v.boolArg(fn, 'relu', relu);
+      v.f32(fn, 'y', y);
+      const f = prepared.filter;
+      if (f.K !== c.K || f.C !== c.C || f.R !== c.R || f.S !== c.S || f.groups !== c.groups ||
+          f.strideH !== c.strideH || f.strideW !== c.strideW || f.dilationH !== c.dilationH ||
+          f.dilationW !== c.dilationW) {
+        throw new RangeError(`${fn}: prepared weights were made for another filter, groups, stride or dilation than g`);
+      }
+      v.expectLength(fn, 'x', x.length, [c.N, c.C, c.H, c.W]);
+      if (r) v.expectLength(fn, 'residual', r.length, [c.N, c.K, c.OH, c.OW]);
+      v.expectLength(fn, 'y', y.length, [c.N, c.K, c.OH, c.OW]);
+      v.disjoint(fn, y, 'y', x, 'x');
+      v.disjoint(fn, y, 'y', r, 'residual');
+      conv.conv2dForward(c, x, prepared.w, prepared.bias, y);
+      conv.applyResidualRelu(r, relu, y);
+    },
+
     conv2dBackwardInput(g: ConvGeometry, gy: Float32Array, w: Float32Array, gx: Float32Array): void {
       const fn = 'conv2dBackwardInput';
       const c = v.convGeometry(fn, g);
@@ -112,22 +171,23 @@ export function createJsBackend(): Backend {
       conv.conv2dBackwardBias(c, gy, gb);
     },
 
-    maxPool2dForward(g: PoolGeometry, x: Float32Array, y: Float32Array, indices: Int32Array): void {
+    maxPool2dForward(g: PoolGeometry, x: Float32Array, y: Float32Array,
+                     indices: Int32Array | null): void {
       const fn = 'maxPool2dForward';
       const p = v.poolGeometry(fn, g, false);
       v.f32(fn, 'x', x);
       v.f32(fn, 'y', y);
-      v.i32(fn, 'indices', indices);
+      const idx = v.i32(fn, 'indices', indices, true);
       v.expectLength(fn, 'x', x.length, [p.N, p.C, p.H, p.W]);
       v.expectLength(fn, 'y', y.length, [p.N, p.C, p.OH, p.OW]);
-      v.expectLength(fn, 'indices', indices.length, [p.N, p.C, p.OH, p.OW]);
+      if (idx) v.expectLength(fn, 'indices', idx.length, [p.N, p.C, p.OH, p.OW]);
       v.disjoint(fn, y, 'y', x, 'x');
-      v.disjoint(fn, indices, 'indices', x, 'x');
-      v.disjoint(fn, indices, 'indices', y, 'y');
-      if (p.H * p.W > v.MAX_DIM) {
+      v.disjoint(fn, idx, 'indices', x, 'x');
+      v.disjoint(fn, idx, 'indices', y, 'y');
+      if (idx && p.H * p.W > v.MAX_DIM) {
         throw new RangeError(`${fn}: g.H*g.W = ${p.H * p.W} does not fit Int32Array indices`);
       }
-      pool.maxPool2dForward(p, x, y, indices);
+      pool.maxPool2dForward(p, x, y, idx);
     },
 
     maxPool2dBackward(g: PoolGeometry, gy: Float32Array, indices: Int32Array, gx: Float32Array): void {

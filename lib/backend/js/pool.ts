@@ -38,8 +38,9 @@ function axisPlan(out: number, n: number, kernel: number, stride: number, pad: n
   return p;
 }
 
+/** `indices` null: only y is written (inference). */
 export function maxPool2dForward(g: CheckedPool, x: Float32Array, y: Float32Array,
-                                 indices: Int32Array): void {
+                                 indices: Int32Array | null): void {
   const { H, W, OH, OW, dilationH: dh, dilationW: dw } = g;
   const planes = g.N * g.C;
   const HW = H * W, OHW = OH * OW;
@@ -64,7 +65,7 @@ export function maxPool2dForward(g: CheckedPool, x: Float32Array, y: Float32Arra
           i++; v = x[xp + i];
           if (v > best || (v !== v && best === best)) { best = v; at = i; }
           y[yr + ow] = best;
-          indices[yr + ow] = at;
+          if (indices) indices[yr + ow] = at;
         }
       }
       continue;
@@ -84,7 +85,7 @@ export function maxPool2dForward(g: CheckedPool, x: Float32Array, y: Float32Arra
           }
         }
         y[yp + oh * OW + ow] = best;
-        indices[yp + oh * OW + ow] = at;
+        if (indices) indices[yp + oh * OW + ow] = at;
       }
     }
   }

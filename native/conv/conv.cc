@@ -19,6 +19,7 @@
 
 #include "conv_plan.h"
 #include "depthwise.h"
+#include "direct_small.h"
 #include "epilogue.h"
 #include "im2col.h"
 #include "receptive/conv.h"
@@ -74,6 +75,12 @@ ConvAlgorithm conv2d_algorithm(const ConvGeometry& g) {
   const int64_t Cg = g.C / g.groups, Kg = g.K / g.groups;
   if (Cg == 1 && Kg <= 4) return ConvAlgorithm::DepthwiseDirect;
   // dispatch: Winograd and DirectSmall choices go here (policy, then shape).
+  {
+    const ConvPolicy pol = conv_policy();
+    if (pol == ConvPolicy::DirectSmall && direct_small_applies(g))
+      return ConvAlgorithm::DirectSmall;
+    if (pol == ConvPolicy::Auto && direct_small_preferred(g)) return ConvAlgorithm::DirectSmall;
+  }
   if (is_direct_1x1(g)) return ConvAlgorithm::Gemm1x1;
   return ConvAlgorithm::Im2colGemm;
 }
@@ -181,6 +188,7 @@ void conv2d_forward(const ConvGeometry& g, const float* x, const float* w,
                     const ConvEpilogue& ep, float* y) {
   switch (conv2d_algorithm(g)) {
     case ConvAlgorithm::DepthwiseDirect: forward_depthwise(g, x, w, ep, y); return;
+    case ConvAlgorithm::DirectSmall: direct_small_forward_plain(g, x, w, ep, y); return;
     default: forward_gemm(g, x, w, nullptr, ep, y); return;
   }
 }
@@ -220,6 +228,10 @@ void ConvWeights::prepare(const ConvGeometry& g, const float* w, const float* sc
     case ConvAlgorithm::DepthwiseDirect:
       next->plain.assign(ws, ws + g.K * CRS);
       break;
+    case ConvAlgorithm::DirectSmall:
+      next->plain.resize(direct_small_packed_floats(g));
+      direct_small_pack(g, ws, next->plain.data());
+      break;
     default:
       next->packs.resize(static_cast<size_t>(g.groups));
       for (int64_t grp = 0; grp < g.groups; grp++)
@@ -255,6 +267,9 @@ void conv2d_forward(const ConvGeometry& g, const float* x, const ConvWeights& w,
   switch (w.algorithm()) {
     case ConvAlgorithm::DepthwiseDirect:
       forward_depthwise(g, x, w.impl_->plain.data(), ep, y);
+      return;
+    case ConvAlgorithm::DirectSmall:
+      direct_small_forward(g, x, w.impl_->plain.data(), ep, y);
       return;
     default:
       forward_gemm(g, x, nullptr, w.impl_->packs.data(), ep, y);

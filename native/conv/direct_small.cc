@@ -1,0 +1,73 @@
+// Baseline build of the direct small-channel convolution, the weight packing, the choice
+// heuristics and the dispatch to the ISA the runtime chose.
+#define DS_NS ds_baseline
+#include "direct_small_kernels.inc"
+
+#include <vector>
+
+#include "receptive/runtime.h"
+
+namespace receptive {
+namespace conv_detail {
+
+bool direct_small_applies(const ConvGeometry& g) {
+  // The tile walks the whole reduction per output; past a few dozen input channels the
+  // GEMM path's cache blocking wins anyway, and the panel would outgrow the cache.
+  return g.C / g.groups <= 64;
+}
+
+bool direct_small_preferred(const ConvGeometry& g) {
+  const Isa isa = active_isa();
+  if (isa == Isa::Scalar) return false;
+  const int64_t Cg = g.C / g.groups;
+  if (Cg > 8) return false;
+  if (g.R == 1 && g.S == 1) return false;  // 1x1: the GEMM reads the input directly
+  return true;
+}
+
+size_t direct_small_packed_floats(const ConvGeometry& g) {
+  const int64_t Kg = g.K / g.groups, CRS = (g.C / g.groups) * g.R * g.S;
+  const int64_t nblk = (Kg + kDirectBlock - 1) / kDirectBlock;
+  return static_cast<size_t>(g.groups * nblk * CRS * kDirectBlock);
+}
+
+void direct_small_pack(const ConvGeometry& g, const float* w, float* packed) {
+  const int64_t Kg = g.K / g.groups, CRS = (g.C / g.groups) * g.R * g.S;
+  const int64_t nblk = (Kg + kDirectBlock - 1) / kDirectBlock;
+  for (int64_t grp = 0; grp < g.groups; grp++)
+    for (int64_t b = 0; b < nblk; b++) {
+      float* dst = packed + (grp * nblk + b) * CRS * kDirectBlock;
+      for (int64_t i = 0; i < CRS; i++)
+        for (int64_t l = 0; l < kDirectBlock; l++) {
+          const int64_t k = b * kDirectBlock + l;
+          dst[i * kDirectBlock + l] = k < Kg ? w[(grp * Kg + k) * CRS + i] : 0.f;
+        }
+    }
+}
+
+void direct_small_forward(const ConvGeometry& g, const float* x, const float* packed,
+                          const ConvEpilogue& ep, float* y) {
+#if defined(__x86_64__)
+  switch (active_isa()) {
+    case Isa::Avx512: return ds_avx512::forward(g, x, packed, ep, y);
+    case Isa::Avx2: return ds_avx2::forward(g, x, packed, ep, y);
+    default: return ds_baseline::forward(g, x, packed, ep, y);
+  }
+#else
+  ds_baseline::forward(g, x, packed, ep, y);
+#endif
+}
+
+void direct_small_forward_plain(const ConvGeometry& g, const float* x, const float* w,
+                                const ConvEpilogue& ep, float* y) {
+  // Held by the calling thread (the kernel's own per-thread scratch is used inside its
+  // parallel region, by this thread too) and reused: no allocation in steady state.
+  thread_local std::vector<float> packed;
+  const size_t n = direct_small_packed_floats(g);
+  if (packed.size() < n) packed.resize(n);
+  direct_small_pack(g, w, packed.data());
+  direct_small_forward(g, x, packed.data(), ep, y);
+}
+
+}  // namespace conv_detail
+}  // namespace receptive

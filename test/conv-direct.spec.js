@@ -1,0 +1,208 @@
+// The direct small-channel convolution (native/conv/direct_small*): forced with the policy
+// 'direct', it must agree with the im2col + GEMM path (policy 'gemm') and with the JS
+// backend over many shapes: 1..8 input channels per group, output channels on and off the
+// 16-channel blocks, strides 1..4 (the kernels have fixed-stride variants for 1, 2 and 4),
+// asymmetric and negative bottom/right padding, dilation, groups, odd sizes, with and
+// without bias; and through prepared weights with scale, bias, residual and ReLU. Every
+// case runs on each ISA the CPU has (only RECEPTIVE_ISA's when that is set) at 1 and 2
+// threads. Skipped when the native addon is unavailable or RECEPTIVE_BACKEND=js.
+'use strict';
+const assert = require('assert');
+const select = require('../dist/backend/select');
+const { assertClose } = require('./helpers/fixtures');
+
+function mulberry32(seed) {
+  let a = seed >>> 0;
+  return function () {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const rng = mulberry32(20261128);
+const int = (lo, hi) => lo + Math.floor(rng() * (hi - lo + 1));
+const pick = (arr) => arr[Math.floor(rng() * arr.length)];
+
+function randArray(n, seed) {
+  const r = mulberry32(seed);
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = r() * 2 - 1;
+  return a;
+}
+
+const outSize = (n, before, after, k, d, s) => Math.floor((n + before + after - d * (k - 1) - 1) / s) + 1;
+const outHW = (g) => [outSize(g.H, g.padTop, g.padBottom, g.R, g.dilationH, g.strideH),
+  outSize(g.W, g.padLeft, g.padRight, g.S, g.dilationW, g.strideW)];
+
+function conv(o) {
+  return Object.assign({ N: 1, strideH: 1, strideW: 1, padTop: 0, padBottom: 0, padLeft: 0,
+    padRight: 0, dilationH: 1, dilationW: 1, groups: 1 }, o);
+}
+
+// Layer-like shapes and edge cases chosen by hand.
+const FIXED = [
+  conv({ N: 3, C: 1, H: 32, W: 32, K: 6, R: 5, S: 5 }),                                  // LeNet conv1
+  conv({ N: 2, C: 6, H: 14, W: 14, K: 16, R: 5, S: 5 }),                                 // LeNet conv2
+  conv({ N: 1, C: 3, H: 67, W: 71, K: 64, R: 11, S: 11, strideH: 4, strideW: 4,
+    padTop: 2, padBottom: 2, padLeft: 2, padRight: 2 }),                                 // AlexNet conv1
+  conv({ N: 2, C: 3, H: 45, W: 53, K: 64, R: 7, S: 7, strideH: 2, strideW: 2,
+    padTop: 3, padBottom: 3, padLeft: 3, padRight: 3 }),                                 // ResNet stem
+  conv({ N: 2, C: 8, H: 20, W: 70, K: 33, R: 3, S: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 }),
+  conv({ N: 1, C: 4, H: 17, W: 40, K: 48, R: 3, S: 5, strideW: 3, padLeft: 2, padRight: -1 }),
+  conv({ N: 2, C: 6, H: 19, W: 23, K: 18, R: 3, S: 3, groups: 2, dilationH: 2, dilationW: 3,
+    padTop: 2, padBottom: -1, padLeft: 3, padRight: 0 }),
+  conv({ N: 1, C: 2, H: 1, W: 300, K: 7, R: 1, S: 9, strideW: 2, padLeft: 4, padRight: 4 }),  // 1-D
+  conv({ N: 1, C: 5, H: 9, W: 9, K: 9, R: 9, S: 9 }),                                    // 1x1 output
+  conv({ N: 2, C: 3, H: 12, W: 12, K: 17, R: 1, S: 1 }),                                 // 1x1 filter
+  conv({ N: 1, C: 8, H: 30, W: 30, K: 24, R: 3, S: 3, groups: 4, strideH: 2, strideW: 2,
+    padTop: 1, padBottom: 0, padLeft: 1, padRight: 0 }),
+];
+
+function randomConv() {
+  for (;;) {
+    const groups = pick([1, 1, 1, 2, 3]);
+    const Cg = int(1, 8), Kg = pick([int(1, 8), int(1, 20), int(9, 40)]);
+    const R = int(1, 6), S = int(1, 6);
+    const strideH = int(1, 4), strideW = pick([1, 2, 3, 4]);
+    const dilationH = pick([1, 1, 2]), dilationW = pick([1, 1, 2, 3]);
+    const pad = () => int(0, 3);
+    const padAfter = (s) => (rng() < 0.25 ? -int(1, Math.max(1, s)) : pad());
+    const g = conv({ N: int(1, 3), C: Cg * groups, K: Kg * groups, groups, R, S,
+      H: int(1, 24), W: int(1, 45), strideH, strideW, dilationH, dilationW,
+      padTop: pad(), padLeft: pad(), padBottom: padAfter(strideH), padRight: padAfter(strideW) });
+    const [OH, OW] = outHW(g);
+    if (OH >= 1 && OW >= 1) return g;
+  }
+}
+
+const CASES = FIXED.concat(Array.from({ length: 60 }, randomConv));
+
+const label = (g) => `N${g.N} C${g.C} ${g.H}x${g.W} K${g.K} k${g.R}x${g.S} s${g.strideH},${g.strideW} ` +
+  `p${g.padTop},${g.padBottom},${g.padLeft},${g.padRight} d${g.dilationH},${g.dilationW} g${g.groups}`;
+
+describe('conv2d direct small-channel kernel (native)', function () {
+  let native = null, js = null, threads0 = 1, isa0 = null, policy0 = 'auto';
+  const isas = [];
+
+  before(function () {
+    if (process.env.RECEPTIVE_BACKEND === 'js') this.skip();
+    native = select.tryNative();
+    if (!native) this.skip();
+    js = select.getBackendInstance('js');
+    threads0 = native.getNumThreads();
+    isa0 = native.info().isa;
+    policy0 = native.getConvAlgorithm();
+    const wanted = process.env.RECEPTIVE_ISA ? [isa0] : ['scalar', 'avx2', 'avx512'];
+    for (const isa of wanted) {
+      try {
+        native.setIsa(isa);
+        isas.push(isa);
+      } catch (e) {
+        if (!(e instanceof RangeError)) throw e;
+      }
+    }
+    native.setIsa(isa0);
+  });
+  after(function () {
+    if (!native) return;
+    native.setNumThreads(threads0);
+    native.setIsa(isa0);
+    native.setConvAlgorithm(policy0);
+  });
+
+  /** Calls fn() under every ISA and thread count, with the policy set. */
+  function eachSetting(policy, fn) {
+    for (const isa of isas) {
+      for (const t of [1, 2]) {
+        native.setIsa(isa);
+        native.setNumThreads(t);
+        native.setConvAlgorithm(policy);
+        fn(`${isa} ${t}t`);
+      }
+    }
+  }
+
+  it('is chosen when forced wherever it applies, never under gemm', function () {
+    for (const g of CASES) {
+      native.setConvAlgorithm('direct');
+      const depthwise = g.C / g.groups === 1 && g.K / g.groups <= 4;
+      assert.strictEqual(native.convAlgorithm(g), depthwise ? 'depthwise-direct' : 'direct-small', label(g));
+      native.setConvAlgorithm('gemm');
+      assert.notStrictEqual(native.convAlgorithm(g), 'direct-small', label(g));
+    }
+    native.setConvAlgorithm('auto');
+    for (const isa of isas) {
+      native.setIsa(isa);
+      const a = native.convAlgorithm(FIXED[1]);
+      if (isa !== 'scalar') assert.strictEqual(a, 'direct-small', `LeNet conv2 under auto on ${isa}`);
+    }
+    native.setIsa(isa0);
+  });
+
+  CASES.forEach((g, i) => {
+    it(`#${i} ${label(g)}: direct = gemm = js`, function () {
+      const [OH, OW] = outHW(g);
+      const x = randArray(g.N * g.C * g.H * g.W, 5 * i + 1);
+      const w = randArray(g.K * (g.C / g.groups) * g.R * g.S, 5 * i + 2);
+      const bias = i % 3 === 2 ? null : randArray(g.K, 5 * i + 3);
+      const want = new Float32Array(g.N * g.K * OH * OW);
+      js.conv2dForward(g, x, w, bias, want);
+      native.setConvAlgorithm('gemm');
+      const viaGemm = new Float32Array(want.length).fill(NaN);
+      native.conv2dForward(g, x, w, bias, viaGemm);
+      assertClose(viaGemm, want, `${label(g)} gemm`, 1e-4);
+      eachSetting('direct', (s) => {
+        const y = new Float32Array(want.length).fill(NaN);
+        native.conv2dForward(g, x, w, bias, y);
+        assertClose(y, want, `${label(g)} direct ${s}`, 1e-4);
+        assertClose(y, viaGemm, `${label(g)} direct vs gemm ${s}`, 1e-4);
+      });
+    });
+  });
+
+  CASES.filter((g, i) => i < FIXED.length || i % 3 === 0).forEach((g, i) => {
+    it(`prepared #${i} ${label(g)}: scale, bias, residual, relu`, function () {
+      const [OH, OW] = outHW(g);
+      const x = randArray(g.N * g.C * g.H * g.W, 7 * i + 1);
+      const w = randArray(g.K * (g.C / g.groups) * g.R * g.S, 7 * i + 2);
+      const scale = randArray(g.K, 7 * i + 3);
+      const bias = randArray(g.K, 7 * i + 4);
+      const residual = randArray(g.N * g.K * OH * OW, 7 * i + 5);
+      for (const [sc, b, res, relu] of [[scale, bias, residual, true], [null, null, null, false],
+        [scale, null, null, true], [null, bias, residual, false]]) {
+        const jp = js.prepareConv2d(g, w, sc, b);
+        const want = new Float32Array(residual.length);
+        js.conv2dForwardPrepared(g, x, jp, res, relu, want);
+        eachSetting('direct', (s) => {
+          const p = native.prepareConv2d(g, w, sc, b);
+          assert.ok(['direct-small', 'depthwise-direct'].includes(p.algorithm), `${p.algorithm}`);
+          const y = new Float32Array(want.length).fill(NaN);
+          native.conv2dForwardPrepared(g, x, p, res, relu, y);
+          assertClose(y, want, `${label(g)} prepared ${s} relu=${relu}`, 1e-4);
+        });
+      }
+    });
+  });
+
+  it('prepared weights keep working after the ISA changes', function () {
+    const g = FIXED[4];
+    const [OH, OW] = outHW(g);
+    const x = randArray(g.N * g.C * g.H * g.W, 91);
+    const w = randArray(g.K * g.C * g.R * g.S, 92);
+    const want = new Float32Array(g.N * g.K * OH * OW);
+    js.conv2dForwardPrepared(g, x, js.prepareConv2d(g, w, null, null), null, false, want);
+    native.setConvAlgorithm('direct');
+    native.setIsa(isas[isas.length - 1]);
+    const p = native.prepareConv2d(g, w, null, null);
+    for (const isa of isas) {
+      native.setIsa(isa);
+      const y = new Float32Array(want.length).fill(NaN);
+      native.conv2dForwardPrepared(g, x, p, null, false, y);
+      assertClose(y, want, `prepared on ${isas[isas.length - 1]}, run on ${isa}`, 1e-4);
+    }
+    native.setIsa(isa0);
+  });
+});

@@ -503,12 +503,15 @@ Napi::Value MaxPool2dForward(const Napi::CallbackInfo& info) {
   PoolGeometry g = pool_geometry(c, 0);
   auto x = f32(c, 1, "x");
   auto y = f32(c, 2, "y");
-  auto indices = i32(c, 3, "indices");
+  // null indices: inference, only y is computed.
+  auto indices = typed_array<int32_t>(c, 3, "indices", napi_int32_array, "an Int32Array", true);
   expect_length(c, "x", x.length, {g.N, g.C, g.H, g.W});
   expect_length(c, "y", y.length, {g.N, g.C, g.OH, g.OW});
-  expect_length(c, "indices", indices.length, {g.N, g.C, g.OH, g.OW});
-  if (g.H * g.W > std::numeric_limits<int32_t>::max())
-    c.range_error("g.H*g.W = " + std::to_string(g.H * g.W) + " does not fit Int32Array indices");
+  if (indices.present()) {
+    expect_length(c, "indices", indices.length, {g.N, g.C, g.OH, g.OW});
+    if (g.H * g.W > std::numeric_limits<int32_t>::max())
+      c.range_error("g.H*g.W = " + std::to_string(g.H * g.W) + " does not fit Int32Array indices");
+  }
   expect_disjoint(c, y, "y", x, "x");
   expect_disjoint(c, indices, "indices", x, "x");
   expect_disjoint(c, indices, "indices", y, "y");

@@ -25,6 +25,7 @@
 #include "receptive/conv.h"
 #include "receptive/gemm.h"
 #include "receptive/threading.h"
+#include "winograd.h"
 
 namespace receptive {
 
@@ -80,6 +81,8 @@ ConvAlgorithm conv2d_algorithm(const ConvGeometry& g) {
     if (pol == ConvPolicy::DirectSmall && direct_small_applies(g))
       return ConvAlgorithm::DirectSmall;
     if (pol == ConvPolicy::Auto && direct_small_preferred(g)) return ConvAlgorithm::DirectSmall;
+    if (pol == ConvPolicy::Winograd && winograd_applies(g)) return ConvAlgorithm::Winograd;
+    if (pol == ConvPolicy::Auto && winograd_preferred(g)) return ConvAlgorithm::Winograd;
   }
   if (is_direct_1x1(g)) return ConvAlgorithm::Gemm1x1;
   return ConvAlgorithm::Im2colGemm;
@@ -189,6 +192,7 @@ void conv2d_forward(const ConvGeometry& g, const float* x, const float* w,
   switch (conv2d_algorithm(g)) {
     case ConvAlgorithm::DepthwiseDirect: forward_depthwise(g, x, w, ep, y); return;
     case ConvAlgorithm::DirectSmall: direct_small_forward_plain(g, x, w, ep, y); return;
+    case ConvAlgorithm::Winograd: winograd_forward_plain(g, x, w, ep, y); return;
     default: forward_gemm(g, x, w, nullptr, ep, y); return;
   }
 }
@@ -206,6 +210,7 @@ struct ConvWeights::Impl {
   std::vector<SgemmPackedA> packs;  // GEMM paths: one per group
   std::vector<float> plain;         // the scaled weights, for the direct kernels
   std::vector<float> bias;          // [K], empty when none
+  conv_detail::WinogradWeights winograd;  // Winograd: transformed filters (no GEMM packs)
 };
 
 ConvWeights::ConvWeights() : impl_(new Impl) {}
@@ -232,6 +237,9 @@ void ConvWeights::prepare(const ConvGeometry& g, const float* w, const float* sc
       next->plain.resize(direct_small_packed_floats(g));
       direct_small_pack(g, ws, next->plain.data());
       break;
+    case ConvAlgorithm::Winograd:
+      next->winograd.prepare(g, ws, winograd_tile(g));
+      break;
     default:
       next->packs.resize(static_cast<size_t>(g.groups));
       for (int64_t grp = 0; grp < g.groups; grp++)
@@ -254,6 +262,7 @@ size_t ConvWeights::bytes() const {
   if (!impl_) return 0;
   size_t n = (impl_->plain.size() + impl_->bias.size()) * sizeof(float);
   for (const SgemmPackedA& p : impl_->packs) n += p.bytes();
+  n += impl_->winograd.bytes();
   return n;
 }
 
@@ -270,6 +279,9 @@ void conv2d_forward(const ConvGeometry& g, const float* x, const ConvWeights& w,
       return;
     case ConvAlgorithm::DirectSmall:
       direct_small_forward(g, x, w.impl_->plain.data(), ep, y);
+      return;
+    case ConvAlgorithm::Winograd:
+      winograd_forward(g, x, w.impl_->winograd, ep, y);
       return;
     default:
       forward_gemm(g, x, nullptr, w.impl_->packs.data(), ep, y);

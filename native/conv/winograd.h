@@ -1,0 +1,62 @@
+// Winograd convolution F(m x m, 3 x 3), m = 4 (36 multiplications per 16 outputs instead
+// of 144) or m = 2 (16 per 4), for 3x3, stride 1, dilation 1 layers; forward only.
+//
+//   U = G g G^T    per (k, c): the filters, transformed once (prepare) or per call;
+//   V = B^T d B    per (c, tile): (m+2)^2 values from the (m+2)x(m+2) input patch;
+//   M[p] = U[p] V[p]   for each of the (m+2)^2 positions p: a GEMM [Kg x Cg] x [Cg x tiles];
+//   y = A^T M A    per (k, tile), fused with the output stage (bias, residual, ReLU).
+//
+// Tiles are cut along the output rows: a work item is a block of consecutive tile rows
+// (across images when the planes are small, so that the GEMMs get enough columns) of one
+// group. The transforms work on whole blocks with the tile index innermost, so their loops
+// are contiguous and vectorise with each ISA's flags (winograd_kernels.inc is built once
+// per ISA). Items run on separate threads; when there are fewer items than threads, the
+// phases of each item (input transform over channels, GEMMs over positions, output
+// transform over output channels) are split over the threads instead.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "receptive/conv.h"
+#include "receptive/gemm.h"
+
+namespace receptive {
+namespace conv_detail {
+
+// Whether Winograd can run this geometry: 3x3, stride 1, dilation 1 (any padding, groups).
+bool winograd_applies(const ConvGeometry& g);
+// Whether ConvPolicy::Auto should pick it (measured faster than im2col + GEMM).
+bool winograd_preferred(const ConvGeometry& g);
+// Output tile size for the geometry (4 or 2).
+int winograd_tile(const ConvGeometry& g);
+
+// Transformed filters, packed for sgemm: one SgemmPackedA (Kg x Cg) per group and position.
+struct WinogradWeights {
+  int m = 0;  // output tile; 0 when empty
+  std::vector<SgemmPackedA> packs;  // [group][position]
+  // w [K, C/groups, 3, 3] (already scaled), tile m.
+  void prepare(const ConvGeometry& g, const float* w, int m);
+  size_t bytes() const;
+};
+
+// y = epilogue(conv(x, w)) with transformed weights (w.m decides the tile).
+void winograd_forward(const ConvGeometry& g, const float* x, const WinogradWeights& w,
+                      const ConvEpilogue& ep, float* y);
+// The same from plain weights (transformed per call into a reused per-thread buffer).
+void winograd_forward_plain(const ConvGeometry& g, const float* x, const float* w,
+                            const ConvEpilogue& ep, float* y);
+
+// One build per ISA (winograd_kernels.inc).
+#define RECEPTIVE_WG_DECLARE(ns)                                                          \
+  namespace ns {                                                                          \
+  void forward(const ConvGeometry& g, const float* x, const SgemmPackedA* packs, int m,   \
+               const ConvEpilogue& ep, float* y);                                         \
+  }
+RECEPTIVE_WG_DECLARE(wg_baseline)
+RECEPTIVE_WG_DECLARE(wg_avx2)
+RECEPTIVE_WG_DECLARE(wg_avx512)
+#undef RECEPTIVE_WG_DECLARE
+
+}  // namespace conv_detail
+}  // namespace receptive

@@ -130,7 +130,62 @@ struct PrepackedA {
 // thread's columns fit in this many B micro-panels: each A value then feeds only a
 // few FMAs and transposing it into a panel would cost about as much as using it.
 constexpr int64_t kUnpackedAMaxPanels = 8;
-constexpr int64_t kUnpackedBMaxPanels = 8;
+// B is read in place, one micro-panel at a time against every A micro-panel of the block,
+// when the thread's rows span at most this many A micro-panels: each B value then feeds
+// few FMAs, and packing it (a pass through L3 that overlaps nothing) cost up to a quarter
+// of the time for M = 64 (measured), while reading it in place lets the kernels prefetch
+// the next panel during the products.
+constexpr int64_t kUnpackedBMaxPanels = 10;
+
+struct Plan {
+  bool unpacked_a, unpacked_b;
+  int64_t kc;
+};
+
+// How one thread runs its M x N rectangle: which operands it packs, and the depth of a
+// K block.
+Plan plan_block(const KernelSet& ks, const Problem& p, const PrepackedA* pre, int64_t M,
+                int64_t N) {
+  const int64_t mr = ks.mr, nr = ks.nr, K = p.K;
+  const int64_t ua = g_override.unpacked_a_panels ? g_override.unpacked_a_panels
+                                                  : kUnpackedAMaxPanels;
+  const int64_t ub = g_override.unpacked_b_panels ? g_override.unpacked_b_panels
+                                                  : kUnpackedBMaxPanels;
+  Plan pl;
+  // (Only a row-major A: a transposed one read in place costs a new line and often a TLB
+  // miss per k step, while packing it is a plain copy. Likewise only a non-transposed B.)
+  pl.unpacked_a = pre == nullptr && !p.ta && N <= ua * nr;
+  pl.unpacked_b = !p.tb && p.ldb != nr && ceil_div(M, mr) <= ub;
+  if (pre) {
+    pl.kc = pre->kc;
+  } else if (g_override.kc) {
+    pl.kc = balanced_block(K, g_override.kc, 1);
+  } else if (pl.unpacked_a) {
+    // Nothing of A is kept in L1, so K need not be blocked for it: one pass writes C once
+    // and lets each A row stream (blocking 1000x32x2048 by 256 was 20% slower). Only the
+    // packed B block (kc x N) must stay within half of L2.
+    const int64_t b_bytes = pl.unpacked_b ? 4 * nr : 4 * round_up(N, nr);
+    pl.kc = balanced_block(K, std::max<int64_t>(ks.kc, l2_cache_bytes() / 2 / b_bytes), 1);
+  } else {
+    pl.kc = choose_kc(ks, K);
+  }
+  return pl;
+}
+
+// Prefetch stream for the kernel calls against B panel [jc, jc + ncur) (read in place):
+// the call for the i-th A micro-panel fetches the i-th cache line of every row of the next
+// panel, so the first few A panels bring in the next B panel while they compute.
+inline void next_panel_prefetch(const Problem& p, const float* bsrc, int64_t ncur, int64_t next,
+                                int64_t i, const float** pf, int64_t* pf_ld) {
+  if (next <= 0) return;
+  const float* start = bsrc + ncur;
+  // Floats before the first line boundary of `start` (floats are 4-byte aligned).
+  const int64_t mis = static_cast<int64_t>((reinterpret_cast<uintptr_t>(start) & 63u) / 4u);
+  const int64_t off = i == 0 ? 0 : 16 * i - mis;
+  if (off >= next) return;
+  *pf = start + off;
+  *pf_ld = p.ldb;
+}
 
 // C[m0:m1, n0:n1] of the problem, on the calling thread. m0 is a multiple of mr.
 void gemm_block(const KernelSet& ks, const Problem& p, const PrepackedA* pre, int64_t m0,
@@ -138,25 +193,16 @@ void gemm_block(const KernelSet& ks, const Problem& p, const PrepackedA* pre, in
   const int64_t M = m1 - m0, N = n1 - n0, K = p.K;
   if (M <= 0 || N <= 0) return;
   const int64_t mr = ks.mr, nr = ks.nr;
-  const int64_t kc = pre ? pre->kc : choose_kc(ks, K);
-  // nc: the B block (kc x nc) takes about half of L2.
+  const Plan pl = plan_block(ks, p, pre, M, N);
+  const bool unpacked_a = pl.unpacked_a, unpacked_b = pl.unpacked_b;
+  const int64_t kc = pl.kc;
+  // nc: the packed B block (kc x nc) takes about half of L2; B read in place goes one
+  // micro-panel at a time (the A block, a few panels, stays in L1/L2 meanwhile).
   int64_t nc_cap = g_override.nc ? g_override.nc
                                  : std::min<int64_t>(ks.nc, l2_cache_bytes() / 2 / (4 * kc));
   nc_cap = std::max<int64_t>(nc_cap / nr * nr, 4 * nr);
   const int64_t mc = balanced_block(M, g_override.mc ? g_override.mc : ks.mc, mr);
-  const int64_t nc = balanced_block(N, nc_cap, nr);
-  const int64_t unpacked_panels =
-      g_override.unpacked_a_panels ? g_override.unpacked_a_panels : kUnpackedAMaxPanels;
-  // (Only for a row-major A: a transposed one read in place costs a new line and often a
-  // TLB miss per k step, while packing it is a plain copy.)
-  const bool unpacked_a = pre == nullptr && !p.ta && N <= unpacked_panels * nr;
-  // Likewise B, when it is not transposed, few A micro-panels use each of its panels and
-  // it fits in half of L2 (measured: 800 KB read in place beats packing on a 2 MB L2,
-  // 1.6 MB and up loses; a big B read in place, rows far apart, streams badly).
-  const int64_t unpacked_b_panels =
-      g_override.unpacked_b_panels ? g_override.unpacked_b_panels : kUnpackedBMaxPanels;
-  const bool unpacked_b = !p.tb && p.ldb != nr && ceil_div(M, mr) <= unpacked_b_panels &&
-                          4 * K * N <= l2_cache_bytes() / 2;
+  const int64_t nc = unpacked_b ? nr : balanced_block(N, nc_cap, nr);
   ThreadBuffers& buf = thread_buffers();
   float* ap = pre || unpacked_a ? nullptr : buf.a.get(static_cast<size_t>(mc * kc));
   float* bp = unpacked_b ? nullptr : buf.b.get(static_cast<size_t>(nc * kc));
@@ -174,9 +220,9 @@ void gemm_block(const KernelSet& ks, const Problem& p, const PrepackedA* pre, in
         const float* asrc = p.ta ? p.A + pc * p.lda + (m0 + ic) : p.A + (m0 + ic) * p.lda + pc;
         if (unpacked_a) {
           apanels = asrc;
-          rs = p.ta ? 1 : p.lda;
-          cs = p.ta ? p.lda : 1;
-          a_panel = p.ta ? 1 : p.lda;
+          rs = p.lda;
+          cs = 1;
+          a_panel = p.lda;
         } else {
           ks.pack_a(p.ta, mcur, kcur, asrc, p.lda, ap);
           apanels = ap;
@@ -190,13 +236,13 @@ void gemm_block(const KernelSet& ks, const Problem& p, const PrepackedA* pre, in
         const float* bpanels = bsrc;
         int64_t ldbp = p.ldb, b_panel = 1;
         if (!unpacked_b) {
-          ks.pack_b(p.tb, kcur, ncur, bsrc, p.ldb, bp);
+          ks.pack_b(p.tb, kcur, ncur, bsrc, p.ldb, bp, N - jc - ncur);
           bpanels = bp;
           ldbp = nr;
           b_panel = kcur;
         }
         float* cblock = p.C + (m0 + ic) * p.ldc + (n0 + jc);
-        for (int64_t ir = 0, m; ir < mcur; ir += m) {
+        for (int64_t ir = 0, m, i = 0; ir < mcur; ir += m, i++) {
           m = std::min(mr, mcur - ir);
           // Unpacked A has no panel grid: even out the last two row tiles (16 rows run as
           // 8 + 8, not 14 + 2, whose 2-row tile would be bound by its loads).
@@ -204,10 +250,13 @@ void gemm_block(const KernelSet& ks, const Problem& p, const PrepackedA* pre, in
           if (unpacked_a && rest > 0 && 2 * rest < mr) m = (m + rest + 1) / 2;
           const float* a = apanels + ir * a_panel;
           float* crow = cblock + ir * p.ldc;
+          const float* pf = bpanels;
+          int64_t pf_ld = 0;
+          if (unpacked_b) next_panel_prefetch(p, bsrc, ncur, std::min(nr, N - jc - ncur), i, &pf, &pf_ld);
           for (int64_t jr = 0; jr < ncur; jr += nr) {
             const int64_t n = std::min(nr, ncur - jr);
             ks.kernel(kcur, a, rs, cs, bpanels + jr * b_panel, ldbp, crow + jr, p.ldc, m, n,
-                      p.alpha, beta);
+                      p.alpha, beta, pf, pf_ld);
           }
         }
       }

@@ -15,9 +15,13 @@ namespace gemm {
 // and may be read), else an unpacked non-transposed source (columns past n are not read;
 // the driver never passes an unpacked B whose ldb equals nr).
 // beta == 0: C is not read.
+// Prefetch stream: at k step p the kernel may prefetch (into L2; a hint, never a read) the
+// line at pf + p*pf_ld, for p < k; the driver points it at the source of the B panel it
+// packs next (pf_ld = 0 and pf = b when there is nothing to fetch).
 using MicroKernel = void (*)(int64_t k, const float* a, int64_t rs_a, int64_t cs_a,
                              const float* b, int64_t ldb, float* c, int64_t ldc, int64_t m,
-                             int64_t n, float alpha, float beta);
+                             int64_t n, float alpha, float beta, const float* pf,
+                             int64_t pf_ld);
 
 // Packs rows [0, m) x cols [0, k) of op(A) into ceil(m/mr) micro-panels of k*mr floats,
 // zero-padding the last. op(A)(i, p) = trans ? a[p*lda + i] : a[i*lda + p].
@@ -25,8 +29,10 @@ using PackA = void (*)(bool trans, int64_t m, int64_t k, const float* a, int64_t
                        float* dst);
 // Packs rows [0, k) x cols [0, n) of op(B) into ceil(n/nr) micro-panels of k*nr floats,
 // zero-padding the last. op(B)(p, j) = trans ? b[j*ldb + p] : b[p*ldb + j].
+// pf > 0: columns [n, n + pf) of op(B) are packed next; the packer may prefetch (a hint,
+// never a read) the source of up to one panel of them.
 using PackB = void (*)(bool trans, int64_t k, int64_t n, const float* b, int64_t ldb,
-                       float* dst);
+                       float* dst, int64_t pf);
 
 struct KernelSet {
   const char* name;

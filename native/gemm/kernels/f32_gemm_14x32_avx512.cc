@@ -15,6 +15,8 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <utility>
 
 #include "../pack_inl.h"
@@ -67,7 +69,7 @@ inline const float* row_ptr(const char* a0, const char* a8, int64_t r1, int64_t 
 // or, with ROW_MAJOR_A, row-major (a(i, p) = a[i*sa + p]: an unpacked source).
 template <int ROWS, int NV, bool ROW_MAJOR_A>
 void tile(int64_t k, const float* a, int64_t sa, const float* bp, int64_t ldbp, float* c,
-          int64_t ldc, int64_t n, float alpha, float beta) {
+          int64_t ldc, int64_t n, float alpha, float beta, const float* pf, int64_t pf_ld) {
   __m512 acc[ROWS][NV];
 #pragma GCC unroll 14
   for (int i = 0; i < ROWS; i++)
@@ -108,6 +110,8 @@ void tile(int64_t k, const float* a, int64_t sa, const float* bp, int64_t ldbp, 
       a += sa;
     }
     bp += ldbp;
+    _mm_prefetch(reinterpret_cast<const char*>(pf), _MM_HINT_T1);
+    pf += pf_ld;
   }
   const __m512 va = _mm512_set1_ps(alpha);
   if (beta == 0.f) {
@@ -142,7 +146,7 @@ void tile(int64_t k, const float* a, int64_t sa, const float* bp, int64_t ldbp, 
 }
 
 using TileFn = void (*)(int64_t, const float*, int64_t, const float*, int64_t, float*, int64_t,
-                        int64_t, float, float);
+                        int64_t, float, float, const float*, int64_t);
 
 template <bool RM>
 struct TileTable {
@@ -159,10 +163,10 @@ constexpr TileTable<true> kTilesRowMajor = make_table<true>(std::make_integer_se
 
 void kernel_14x32(int64_t k, const float* a, int64_t rs_a, int64_t cs_a, const float* bp,
                   int64_t ldbp, float* c, int64_t ldc, int64_t m, int64_t n, float alpha,
-                  float beta) {
+                  float beta, const float* pf, int64_t pf_ld) {
   const int v = n > 16 ? 1 : 0;
-  if (rs_a == 1) kTilesKMajor.fn[m - 1][v](k, a, cs_a, bp, ldbp, c, ldc, n, alpha, beta);
-  else kTilesRowMajor.fn[m - 1][v](k, a, rs_a, bp, ldbp, c, ldc, n, alpha, beta);
+  if (rs_a == 1) kTilesKMajor.fn[m - 1][v](k, a, cs_a, bp, ldbp, c, ldc, n, alpha, beta, pf, pf_ld);
+  else kTilesRowMajor.fn[m - 1][v](k, a, rs_a, bp, ldbp, c, ldc, n, alpha, beta, pf, pf_ld);
 }
 
 // In-register transpose of a 16x16 block: r[i] holds row i on entry, column i on exit.
@@ -228,14 +232,30 @@ void pack_a(bool trans, int64_t m, int64_t k, const float* a, int64_t lda, float
   }
 }
 
-void pack_b(bool trans, int64_t k, int64_t n, const float* b, int64_t ldb, float* dst) {
+// Hint only: prefetches never fault, and the address is formed as an integer so that no
+// out-of-range pointer is ever computed.
+inline void prefetch_l2(const float* base, int64_t offset) {
+  const uintptr_t a = reinterpret_cast<uintptr_t>(base) + static_cast<uintptr_t>(offset) * 4u;
+  _mm_prefetch(reinterpret_cast<const char*>(a), _MM_HINT_T1);
+}
+
+void pack_b(bool trans, int64_t k, int64_t n, const float* b, int64_t ldb, float* dst,
+            int64_t pf) {
   for (int64_t j0 = 0; j0 < n; j0 += NR) {
     const int cols = static_cast<int>(n - j0 < NR ? n - j0 : NR);
     float* d = dst + j0 * k;
+    // Columns [n, n + pf) are packed next (a driver that packs one panel at a time, then
+    // computes with it): fetch their source lines into L2 while this panel's products run.
+    const int64_t ahead = j0 + NR >= n ? std::min<int64_t>(pf, NR) : 0;
     if (!trans) {
       const float* s = b + j0;
       const __mmask16 m0 = col_mask(cols), m1 = col_mask(cols - 16);
       for (int64_t p = 0; p < k; p++) {
+        if (ahead > 0) {
+          prefetch_l2(s, p * ldb + cols);
+          prefetch_l2(s, p * ldb + cols + ahead - 1);
+          if (ahead > 16) prefetch_l2(s, p * ldb + cols + 16);
+        }
         _mm512_store_ps(d + p * NR, _mm512_maskz_loadu_ps(m0, s + p * ldb));
         _mm512_store_ps(d + p * NR + 16, _mm512_maskz_loadu_ps(m1, s + p * ldb + 16));
       }
@@ -245,6 +265,7 @@ void pack_b(bool trans, int64_t k, int64_t n, const float* b, int64_t ldb, float
       const int lo = cols < 16 ? cols : 16, hi = cols - lo;
       for (int64_t p0 = 0; p0 < k; p0 += 16) {
         const int steps = static_cast<int>(k - p0 < 16 ? k - p0 : 16);
+        for (int64_t r = 0; r < ahead; r++) prefetch_l2(s, (cols + r) * ldb + p0);
         transpose_block(s + p0, ldb, lo, steps, d + p0 * NR, NR, 0xFFFF);
         if (hi > 0) {
           transpose_block(s + 16 * ldb + p0, ldb, hi, steps, d + p0 * NR + 16, NR, 0xFFFF);

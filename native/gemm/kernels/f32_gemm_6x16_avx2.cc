@@ -8,6 +8,8 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include <cstdint>
+
 #include "../pack_inl.h"
 #include "../sgemm_kernels.h"
 
@@ -91,7 +93,7 @@ const TileFn kTiles[2][MR][2] = {
 
 void kernel_6x16(int64_t k, const float* a, int64_t rs_a, int64_t cs_a, const float* bp,
                  int64_t ldbp, float* c, int64_t ldc, int64_t m, int64_t n, float alpha,
-                 float beta) {
+                 float beta, const float* /*pf*/, int64_t /*pf_ld*/) {
   const bool row_major = rs_a != 1;
   kTiles[row_major][m - 1][n > 8 ? 1 : 0](k, a, row_major ? rs_a : cs_a, bp, ldbp, c, ldc, n,
                                           alpha, beta);
@@ -148,15 +150,29 @@ void pack_a(bool trans, int64_t m, int64_t k, const float* a, int64_t lda, float
   }
 }
 
-void pack_b(bool trans, int64_t k, int64_t n, const float* b, int64_t ldb, float* dst) {
+// Hint only: prefetches never fault, and the address is formed as an integer so that no
+// out-of-range pointer is ever computed.
+inline void prefetch_l2(const float* base, int64_t offset) {
+  const uintptr_t a = reinterpret_cast<uintptr_t>(base) + static_cast<uintptr_t>(offset) * 4u;
+  _mm_prefetch(reinterpret_cast<const char*>(a), _MM_HINT_T1);
+}
+
+void pack_b(bool trans, int64_t k, int64_t n, const float* b, int64_t ldb, float* dst,
+            int64_t pf) {
   const __m256i all = lane_mask(8);
   for (int64_t j0 = 0; j0 < n; j0 += NR) {
     const int cols = static_cast<int>(n - j0 < NR ? n - j0 : NR);
     float* d = dst + j0 * k;
+    // Columns [n, n + pf) are packed next: fetch their source into L2 meanwhile.
+    const int64_t ahead = j0 + NR >= n ? (pf < NR ? pf : NR) : 0;
     if (!trans) {
       const float* s = b + j0;
       if (cols == NR) {
         for (int64_t p = 0; p < k; p++) {
+          if (ahead > 0) {
+            prefetch_l2(s, p * ldb + cols);
+            prefetch_l2(s, p * ldb + cols + ahead - 1);
+          }
           _mm256_store_ps(d + p * NR, _mm256_loadu_ps(s + p * ldb));
           _mm256_store_ps(d + p * NR + 8, _mm256_loadu_ps(s + p * ldb + 8));
         }

@@ -13,7 +13,7 @@ constexpr int NR = 8;
 
 void kernel_4x8(int64_t k, const float* ap, int64_t rs_a, int64_t cs_a, const float* bp,
                 int64_t ldbp, float* c, int64_t ldc, int64_t m, int64_t n, float alpha,
-                float beta) {
+                float beta, const float* /*pf*/, int64_t /*pf_ld*/) {
   float acc[MR][NR] = {};
   if (rs_a == 1 && cs_a == MR && m == MR && ldbp == NR) {
     for (int64_t p = 0; p < k; p++) {
@@ -40,7 +40,8 @@ void pack_a(bool trans, int64_t m, int64_t k, const float* a, int64_t lda, float
   pack_a_generic<MR>(trans, m, k, a, lda, dst);
 }
 
-void pack_b(bool trans, int64_t k, int64_t n, const float* b, int64_t ldb, float* dst) {
+void pack_b(bool trans, int64_t k, int64_t n, const float* b, int64_t ldb, float* dst,
+            int64_t /*pf*/) {
   pack_b_generic<NR>(trans, k, n, b, ldb, dst);
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `receptive` command.
-import { backend, getNumThreads, nativeLoadError, setBackend, setNumThreads, tryNative } from './backend/select';
+import { backend, getConvAlgorithm, getNumThreads, nativeLoadError, setBackend, setNumThreads, tryNative } from './backend/select';
 import { UsageError } from './usage-error';
 import { version } from './version';
 
@@ -23,6 +23,7 @@ function info(args: string[]): void {
     `CPU features:  ${(native ? native.info().cpuFeatures : i.cpuFeatures).join(' ') || (native ? '(none reported)' : '(not detected: native addon not loaded)')}`,
     `OpenMP:        ${native ? (native.info().openmp ? 'yes' : 'no') : 'n/a'}`,
     `threads:       ${getNumThreads()}`,
+    `conv algorithm: ${b.name === 'native' ? getConvAlgorithm() : 'js'}`,
     `node:          ${process.version} (${process.platform}-${process.arch})`,
   ];
   console.log(lines.join('\n'));

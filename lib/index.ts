@@ -1,10 +1,10 @@
 // Public API of receptive.
-export { Tensor } from './tensor';
+export { Tensor, markDataChanged } from './tensor';
 export type { NestedArray, TensorOptions } from './tensor';
 export * from './ops';
 export { noGrad, isGradEnabled, setGradEnabled } from './autograd/engine';
-export { setBackend, getBackend, setNumThreads, getNumThreads } from './backend/select';
-export type { BackendName } from './backend/select';
+export { setBackend, getBackend, setNumThreads, getNumThreads, setConvAlgorithm, getConvAlgorithm } from './backend/select';
+export type { BackendName, ConvAlgorithmPolicy } from './backend/select';
 export { Generator, manualSeed } from './random';
 export * as F from './functional';
 export * as nn from './nn';

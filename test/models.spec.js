@@ -338,7 +338,7 @@ describe('models: GoogLeNet heads', function () {
 });
 
 describe('models: the inference path', function () {
-  it('fused conv-BatchNorm-ReLU inference equals the module-by-module path, and hooks still fire', function () {
+  it('fused conv-BatchNorm-ReLU inference matches the module-by-module path, and hooks still fire', function () {
     for (const [name, shape] of [['resnet18', [2, 3, 64, 64]], ['googlenet', [2, 3, 64, 64]], ['resnet50', [1, 3, 64, 64]]]) {
       const m = model(name);
       const x = input(shape, 12);
@@ -349,12 +349,15 @@ describe('models: the inference path', function () {
       handles.forEach((h) => h.remove());
       const active = m.modules().filter((c) => c instanceof R.nn.BatchNorm2d && !(name === 'googlenet' && /aux/.test(String(c)))).length;
       assert.ok(calls > 0 && calls <= active, `${name}: ${calls} BatchNorm hook calls`);
-      assert.deepStrictEqual(Array.from(fused.data), Array.from(plain.data), name);
+      // BatchNorm folded into the weights rounds differently from a separate BatchNorm pass
+      assertClose(fused, plain, `${name} fused`, 1e-5);
+      const convs = m.modules().filter((c) => c instanceof R.nn.Conv2d);
+      assert.ok(convs.every((c) => c.preparedInfo() !== null), `${name}: every conv ran the prepared path`);
       // eval mode with a tape (frozen statistics, trainable weights) goes through the modules too
       m.eval();
       const taped = m.forward(x);
       assert.ok(taped.gradFn);
-      assertClose(taped, fused, `${name} with tape`, 1e-6);
+      assertClose(taped, fused, `${name} with tape`, 1e-5);
     }
   });
 });

@@ -4,6 +4,8 @@
 import type { Backend } from './backend';
 import { createJsBackend } from './js';
 import { loadNativeBackend } from './native';
+import type { NativeBackend } from './native';
+import { markDataChanged } from '../tensor';
 
 export type BackendName = 'native' | 'js';
 
@@ -95,6 +97,31 @@ export function setNumThreads(n: number): void {
 
 export function getNumThreads(): number {
   return backend().getNumThreads();
+}
+
+export type ConvAlgorithmPolicy = 'auto' | 'gemm' | 'winograd' | 'direct';
+const CONV_POLICIES: readonly string[] = ['auto', 'gemm', 'winograd', 'direct'];
+
+/**
+ * Which forward convolution algorithms the native kernels may use: 'auto' (chosen by
+ * shape, the default), or 'gemm', 'winograd' (3x3 stride 1) or 'direct' (few input
+ * channels) forced wherever they apply. RECEPTIVE_CONV_ALGO sets the initial value.
+ * Layers' prepared weights are remade for the new choice. The JS backend has one algorithm.
+ */
+export function setConvAlgorithm(name: ConvAlgorithmPolicy): void {
+  if (typeof name !== 'string') throw new TypeError(`setConvAlgorithm: name must be a string, got ${typeof name}`);
+  if (!CONV_POLICIES.includes(name)) {
+    throw new RangeError(`setConvAlgorithm: name must be one of ${CONV_POLICIES.join(', ')}, got '${name}'`);
+  }
+  const n = tryNative() as NativeBackend | null;
+  if (n) n.setConvAlgorithm(name);
+  markDataChanged();
+}
+
+/** The native kernels' convolution algorithm policy ('js' when the addon is not loaded). */
+export function getConvAlgorithm(): string {
+  const n = tryNative() as NativeBackend | null;
+  return n ? n.getConvAlgorithm() : 'js';
 }
 
 function firstLine(s: string | undefined): string {

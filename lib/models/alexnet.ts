@@ -30,7 +30,7 @@ import { Dropout } from '../nn/dropout';
 import { LocalResponseNorm } from '../nn/normalization';
 import { normal_, constant_ } from '../nn/init';
 import {
-  COMMON_OPTIONS, ModelOptions, checkImageInput, checkModelOptions, checkNumClasses, checkProbability, initOrLoad, modelGenerator,
+  COMMON_OPTIONS, ModelOptions, checkImageInput, checkModelOptions, checkNumClasses, checkProbability, initOrLoad, modelGenerator, sequentialFused,
 } from './common';
 
 export interface AlexNetOptions extends ModelOptions {
@@ -103,7 +103,7 @@ export class AlexNet extends Module {
 
   forward(x: Tensor): Tensor {
     checkImageInput('alexnet', x, 3, 63);
-    x = this.features.forward(x);
+    x = sequentialFused(this.features, x);
     x = this.avgpool.forward(x);
     return this.classifier.forward(F.flatten(x, 1));
   }

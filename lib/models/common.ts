@@ -8,6 +8,7 @@ import type { Module, StateDictSource } from '../nn/module';
 import { BatchNorm2d } from '../nn/normalization';
 import { Conv2d } from '../nn/conv';
 import { Sequential } from '../nn/container';
+import { ReLU } from '../nn/activation';
 
 export interface ModelOptions {
   /** Output classes (default 10 for LeNet-5, 1000 for the ImageNet models). */
@@ -162,9 +163,58 @@ export function batchNormAct(y: Tensor, bn: Module, relu: boolean, ...keep: Tens
   return y;
 }
 
-/** conv -> bn (-> ReLU) for a conv and a BatchNorm2d, with batchNormAct's inference path. */
+/**
+ * Whether conv (then bn) may run as one fused inference kernel (Conv2d.fusedForward): a
+ * plain Conv2d and BatchNorm2d in eval mode, neither with hooks (they must see the
+ * intermediate tensors), and no tape.
+ */
+function fusable(x: Tensor, conv: Module, bn: Module | null, residual: Tensor | null): boolean {
+  if (conv.constructor !== Conv2d || hooked(conv) || (conv as Conv2d).mode !== 'cross-correlation') return false;
+  const c = conv as Conv2d;
+  if (bn === null) return !needsGrad(x, c.weight, c.bias, residual);
+  const b = bn as BatchNorm2d;
+  return bn.constructor === BatchNorm2d && !hooked(bn) && !b.training && b.runningMean !== null &&
+    b.runningVar !== null && !needsGrad(x, c.weight, c.bias, b.weight, b.bias, residual);
+}
+
+/** conv -> bn (-> ReLU): one fused kernel for inference, else the modules. */
 export function convBnAct(x: Tensor, conv: Module, bn: Module, relu: boolean): Tensor {
+  if (fusable(x, conv, bn, null)) return (conv as Conv2d).fusedForward(x, { bn: bn as BatchNorm2d, relu });
   return batchNormAct((conv as Conv2d).forward(x), bn, relu, x);
+}
+
+/** relu(bn(conv(x)) + residual), a residual block's last step: one fused kernel for inference. */
+export function convBnAddRelu(x: Tensor, conv: Module, bn: Module, residual: Tensor): Tensor {
+  if (fusable(x, conv, bn, residual)) {
+    return (conv as Conv2d).fusedForward(x, { bn: bn as BatchNorm2d, residual, relu: true });
+  }
+  return addRelu(batchNormAct((conv as Conv2d).forward(x), bn, false, x), residual, x);
+}
+
+/** conv (-> ReLU) for a Conv2d with its bias: one fused kernel for inference. */
+export function convAct(x: Tensor, conv: Module, relu: boolean): Tensor {
+  if (fusable(x, conv, null, null)) return (conv as Conv2d).fusedForward(x, { relu });
+  const y = conv.forward(x) as Tensor;
+  return relu ? reluFresh(y, x) : y;
+}
+
+/**
+ * A Sequential's forward, with each Conv2d followed by a ReLU run as one fused inference
+ * kernel where fusable (the ReLU module is then skipped: it has no hooks).
+ */
+export function sequentialFused(seq: Sequential, x: Tensor): Tensor {
+  if (hooked(seq)) return seq.forward(x);
+  const layers = seq.children();
+  for (let i = 0; i < layers.length; i++) {
+    const m = layers[i], next = layers[i + 1];
+    if (next !== undefined && next.constructor === ReLU && !hooked(next) && fusable(x, m, null, null)) {
+      x = (m as Conv2d).fusedForward(x, { relu: true });
+      i++;
+    } else {
+      x = m.forward(x);
+    }
+  }
+  return x;
 }
 
 /** A projection shortcut Sequential(conv, bn), with the inference path when it has no hooks. */

@@ -25,7 +25,7 @@ import { Conv2d } from '../nn/conv';
 import { Linear } from '../nn/linear';
 import { MaxPool2d } from '../nn/pooling';
 import { Generator } from '../random';
-import { COMMON_OPTIONS, ModelOptions, checkModelOptions, checkNumClasses, initOrLoad, modelGenerator, reluFresh } from './common';
+import { COMMON_OPTIONS, ModelOptions, checkModelOptions, checkNumClasses, initOrLoad, modelGenerator, reluFresh, convAct } from './common';
 
 export type { ModelOptions } from './common';
 export { modelGenerator, checkNumClasses } from './common';
@@ -257,9 +257,9 @@ export class LeNet5 extends Module {
 
   forward(x: Tensor): Tensor {
     checkLeNetInput(x);
-    x = this.pool1.forward(reluFresh(this.conv1.forward(x)));
-    x = this.pool2.forward(reluFresh(this.conv2.forward(x)));
-    x = F.flatten(reluFresh(this.conv3.forward(x)), 1);
+    x = this.pool1.forward(convAct(x, this.conv1, true));
+    x = this.pool2.forward(convAct(x, this.conv2, true));
+    x = F.flatten(convAct(x, this.conv3, true), 1);
     return this.fc2.forward(reluFresh(this.fc1.forward(x)));
   }
 }

@@ -22,7 +22,7 @@ import { MaxPool2d, AdaptiveAvgPool2d } from '../nn/pooling';
 import { kaimingNormal_ } from '../nn/init';
 import { Generator } from '../random';
 import {
-  COMMON_OPTIONS, ModelOptions, addRelu, checkBooleanOption, checkImageInput, checkModelOptions, checkNumClasses, convBnAct,
+  COMMON_OPTIONS, ModelOptions, checkBooleanOption, checkImageInput, checkModelOptions, checkNumClasses, convBnAct, convBnAddRelu,
   initOrLoad, modelGenerator, projection,
 } from './common';
 
@@ -71,10 +71,9 @@ export class BasicBlock extends Module {
   lastBn(): BatchNorm2d { return this.bn2; }
 
   forward(x: Tensor): Tensor {
-    let out = convBnAct(x, this.conv1, this.bn1, true);
-    out = convBnAct(out, this.conv2, this.bn2, false);
     const identity = this.downsample ? projection(x, this.downsample) : x;
-    return addRelu(out, identity, x);
+    const out = convBnAct(x, this.conv1, this.bn1, true);
+    return convBnAddRelu(out, this.conv2, this.bn2, identity);
   }
 }
 
@@ -109,11 +108,10 @@ export class Bottleneck extends Module {
   lastBn(): BatchNorm2d { return this.bn3; }
 
   forward(x: Tensor): Tensor {
+    const identity = this.downsample ? projection(x, this.downsample) : x;
     let out = convBnAct(x, this.conv1, this.bn1, true);
     out = convBnAct(out, this.conv2, this.bn2, true);
-    out = convBnAct(out, this.conv3, this.bn3, false);
-    const identity = this.downsample ? projection(x, this.downsample) : x;
-    return addRelu(out, identity, x);
+    return convBnAddRelu(out, this.conv3, this.bn3, identity);
   }
 }
 

@@ -188,6 +188,11 @@ abstract class ConvNd extends Module {
     });
   }
 
+  /** The weights prepared for the inference path (algorithm, bytes), or null before any. */
+  preparedInfo(): { algorithm: string; bytes: number } | null {
+    return this.inference.describe();
+  }
+
   /** Whether forward may take the inference path: no tape, plain cross-correlation. */
   protected inferenceApplies(x: Tensor): boolean {
     return this.mode === 'cross-correlation' && !needsGrad(x, this.weight, this.bias);

@@ -308,7 +308,6 @@ export abstract class Module {
   train(mode = true): this {
     if (typeof mode !== 'boolean') throw new TypeError(`${this.typeName}.train: mode must be a boolean, got ${describe(mode)}`);
     for (const m of this.modules()) m.training = mode;
-    markDataChanged();  // weights prepared for inference are made again after a mode switch
     return this;
   }
 

@@ -1,0 +1,245 @@
+// The inference path: prepared weights (prepareConv2d / conv2dForwardPrepared) with the
+// output stage (folded BatchNorm scale, bias, residual, ReLU) on both backends, against the
+// plain convolution followed by the same steps in float64; Conv2d.fusedForward and its
+// per-layer cache, which must be remade whenever the weights change.
+'use strict';
+const assert = require('assert');
+const R = require('../dist');
+const { describeEachBackend } = require('./helpers/backends');
+const { detFill: detFillScaled } = require('./helpers/detfill');
+
+const detFill = (n, seed) => detFillScaled(n, seed, 1);
+
+function geometry(o) {
+  return {
+    N: 2, C: 4, H: 9, W: 11, K: 5, R: 3, S: 3, strideH: 1, strideW: 1,
+    padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, dilationH: 1, dilationW: 1, groups: 1, ...o,
+  };
+}
+
+const outH = (g) => Math.floor((g.H + g.padTop + g.padBottom - g.dilationH * (g.R - 1) - 1) / g.strideH) + 1;
+const outW = (g) => Math.floor((g.W + g.padLeft + g.padRight - g.dilationW * (g.S - 1) - 1) / g.strideW) + 1;
+
+const GEOMETRIES = [
+  ['3x3 s1 p1', {}],
+  ['3x3 s1 p1, 16 channels, 12x12', { C: 16, K: 20, H: 12, W: 12 }],
+  ['3x3 s1 p0, asymmetric negative bottom/right', { padTop: 1, padBottom: -1, padLeft: 0, padRight: 2 }],
+  ['3x3 s2', { strideH: 2, strideW: 2 }],
+  ['1x1', { R: 1, S: 1, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0 }],
+  ['1x1 s2', { R: 1, S: 1, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0, strideH: 2, strideW: 2 }],
+  ['5x5 one input channel (LeNet conv1)', { C: 1, K: 6, R: 5, S: 5, H: 14, W: 14, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0 }],
+  ['7x7 s2 p3, three channels (stem)', { C: 3, K: 8, R: 7, S: 7, H: 20, W: 18, strideH: 2, strideW: 2, padTop: 3, padBottom: 3, padLeft: 3, padRight: 3 }],
+  ['dilated 3x3 d2', { dilationH: 2, dilationW: 2, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2 }],
+  ['groups 2', { C: 4, K: 6, groups: 2 }],
+  ['depthwise', { C: 4, K: 4, groups: 4 }],
+  ['batch of 5 small images', { N: 5, H: 4, W: 4, C: 8, K: 8 }],
+  ['1-D k5 (H = 1)', { H: 1, R: 1, S: 5, W: 30, padTop: 0, padBottom: 0, padLeft: 2, padRight: 2 }],
+];
+
+/** relu?(conv * scale + shift + residual) from the plain kernel, the rest in float64. */
+function reference(be, g, x, w, scale, shift, residual, relu) {
+  const OHW = outH(g) * outW(g);
+  const y = new Float32Array(g.N * g.K * OHW);
+  be.conv2dForward(g, x, w, null, y);
+  const out = new Float32Array(y.length);
+  for (let n = 0; n < g.N; n++) {
+    for (let k = 0; k < g.K; k++) {
+      for (let i = 0; i < OHW; i++) {
+        const j = (n * g.K + k) * OHW + i;
+        let v = y[j] * (scale ? scale[k] : 1) + (shift ? shift[k] : 0) + (residual ? residual[j] : 0);
+        if (relu && v < 0) v = 0;
+        out[j] = v;
+      }
+    }
+  }
+  return out;
+}
+
+function assertClose(got, want, label, rel = 2e-5) {
+  assert.strictEqual(got.length, want.length, `${label}: length`);
+  let scale = 1e-6;
+  for (const v of want) scale = Math.max(scale, Math.abs(v));
+  for (let i = 0; i < want.length; i++) {
+    if (!(Math.abs(got[i] - want[i]) <= rel * scale)) {
+      assert.fail(`${label}[${i}]: got ${got[i]}, want ${want[i]} (scale ${scale})`);
+    }
+  }
+}
+
+describeEachBackend('prepared convolution weights and the fused output stage', (name, be) => {
+  for (const [label, o] of GEOMETRIES) {
+    it(`${label}: scale, bias, residual and ReLU in every combination`, function () {
+      const g = geometry(o);
+      const OHW = outH(g) * outW(g);
+      const x = detFill(g.N * g.C * g.H * g.W, 1);
+      const w = detFill(g.K * (g.C / g.groups) * g.R * g.S, 2);
+      const scale = detFill(g.K, 3).map((v) => 0.5 + Math.abs(v));
+      const shift = detFill(g.K, 4);
+      const residual = detFill(g.N * g.K * OHW, 5);
+      for (const useScale of [false, true]) {
+        for (const useShift of [false, true]) {
+          for (const useRes of [false, true]) {
+            for (const relu of [false, true]) {
+              const s = useScale ? scale : null, b = useShift ? shift : null, r = useRes ? residual : null;
+              const p = be.prepareConv2d(g, w, s, b);
+              assert.strictEqual(p.backend, name);
+              assert.ok(p.bytes >= 4 * w.length * 0.5, `${label}: bytes ${p.bytes}`);
+              const y = new Float32Array(g.N * g.K * OHW).fill(NaN);
+              be.conv2dForwardPrepared(g, x, p, r, relu, y);
+              assertClose(y, reference(be, g, x, w, s, b, r, relu),
+                `${label} scale=${useScale} bias=${useShift} residual=${useRes} relu=${relu}`);
+            }
+          }
+        }
+      }
+    });
+  }
+
+  it('a prepared form runs other batch sizes, image sizes and paddings of the same filter', function () {
+    const g0 = geometry({ C: 6, K: 7 });
+    const w = detFill(7 * 6 * 9, 7), bias = detFill(7, 8);
+    const p = be.prepareConv2d(g0, w, null, bias);
+    for (const o of [{ N: 1 }, { N: 3, H: 5, W: 17 }, { padTop: 0, padBottom: 0, padLeft: 2, padRight: 0 }]) {
+      const g = geometry({ C: 6, K: 7, ...o });
+      const x = detFill(g.N * g.C * g.H * g.W, 9);
+      const y = new Float32Array(g.N * g.K * outH(g) * outW(g));
+      be.conv2dForwardPrepared(g, x, p, null, false, y);
+      assertClose(y, reference(be, g, x, w, null, bias, null, false), JSON.stringify(o));
+    }
+  });
+
+  it('the prepared form keeps its own copy: later writes to w do not change it', function () {
+    const g = geometry();
+    const w = detFill(5 * 4 * 9, 10), x = detFill(2 * 4 * 9 * 11, 11);
+    const p = be.prepareConv2d(g, w, null, null);
+    const want = reference(be, g, x, w, null, null, null, false);
+    w.fill(0);
+    const y = new Float32Array(want.length);
+    be.conv2dForwardPrepared(g, x, p, null, false, y);
+    assertClose(y, want, 'after w.fill(0)');
+  });
+
+  it('ReLU keeps NaN as PyTorch does', function () {
+    const g = geometry({ R: 1, S: 1, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0, C: 1, K: 1, N: 1, H: 1, W: 3 });
+    const p = be.prepareConv2d(g, new Float32Array([1]), null, null);
+    const y = new Float32Array(3);
+    be.conv2dForwardPrepared(g, new Float32Array([-2, NaN, 3]), p, null, true, y);
+    assert.deepStrictEqual(Array.from(y), [0, NaN, 3]);
+  });
+
+  it('bad arguments are named errors', function () {
+    const g = geometry();
+    const w = detFill(5 * 4 * 9, 1), x = detFill(2 * 4 * 9 * 11, 2);
+    const y = new Float32Array(2 * 5 * 9 * 11);
+    const p = be.prepareConv2d(g, w, null, null);
+    assert.throws(() => be.prepareConv2d(g, w.subarray(1), null, null), /prepareConv2d: w has 179 elements, expected 5\*4\*3\*3 = 180/);
+    assert.throws(() => be.prepareConv2d(g, w, new Float32Array(4), null), /prepareConv2d: scale has 4 elements, expected 5/);
+    assert.throws(() => be.prepareConv2d(g, w, null, [1, 2, 3, 4, 5]), TypeError);
+    assert.throws(() => be.conv2dForwardPrepared(g, x, { backend: name, algorithm: 'x', bytes: 0 }, null, false, y),
+      (e) => e instanceof TypeError && /conv2dForwardPrepared: prepared must come from/.test(e.message));
+    assert.throws(() => be.conv2dForwardPrepared({ ...g, K: 6 }, x, p, null, false, new Float32Array(2 * 6 * 99)),
+      /prepared weights were made for another filter/);
+    assert.throws(() => be.conv2dForwardPrepared({ ...g, strideH: 2 }, x, p, null, false, y),
+      /prepared weights were made for another filter/);
+    assert.throws(() => be.conv2dForwardPrepared(g, x, p, new Float32Array(3), false, y), /residual has 3 elements/);
+    assert.throws(() => be.conv2dForwardPrepared(g, x, p, y, false, y), /y must not share memory with residual/);
+    assert.throws(() => be.conv2dForwardPrepared(g, x, p, null, 1, y), /relu must be a boolean/);
+    assert.throws(() => be.conv2dForwardPrepared(g, x.subarray(2), p, null, false, y), /x has \d+ elements/);
+  });
+
+  it('a prepared form from the other backend is refused', function () {
+    const other = R.getBackend && name === 'native' ? require('../dist/backend/select').getBackendInstance('js') : null;
+    if (!other) this.skip();
+    const g = geometry();
+    const p = other.prepareConv2d(g, detFill(180, 1), null, null);
+    assert.throws(() => be.conv2dForwardPrepared(g, detFill(2 * 4 * 99, 2), p, null, false, new Float32Array(2 * 5 * 99)),
+      /prepared must come from the native backend/);
+  });
+});
+
+describeEachBackend('Conv2d.fusedForward and the per-layer prepared weights', (name) => {
+  const { nn } = R;
+
+  function layers(seed) {
+    const conv = new nn.Conv2d(3, 6, 3, { padding: 1, seed });
+    const bn = new nn.BatchNorm2d(6);
+    bn.runningMean.copy_(R.tensor(Array.from(detFill(6, seed + 1))));
+    bn.runningVar.copy_(R.tensor(Array.from(detFill(6, seed + 2)).map((v) => 0.5 + Math.abs(v))));
+    bn.weight.copy_(R.tensor(Array.from(detFill(6, seed + 3))));
+    bn.bias.copy_(R.tensor(Array.from(detFill(6, seed + 4))));
+    bn.eval();
+    return { conv, bn };
+  }
+
+  /** The module-by-module result: conv, BatchNorm (float64 inside), + residual, ReLU. */
+  function modulePath(conv, bn, x, residual, relu) {
+    let y = R.noGrad(() => bn.forward(R.F.conv2d(x, conv.weight, conv.bias, { padding: 1 })));
+    if (residual) y = y.add(residual);
+    return relu ? R.F.relu(y) : y;
+  }
+
+  it('equals conv -> BatchNorm -> (+ residual) -> ReLU, and reports its prepared form', function () {
+    const { conv, bn } = layers(1);
+    const x = R.tensor(Array.from(detFill(2 * 3 * 7 * 7, 9))).reshape([2, 3, 7, 7]);
+    const res = R.tensor(Array.from(detFill(2 * 6 * 7 * 7, 10))).reshape([2, 6, 7, 7]);
+    for (const [residual, relu] of [[null, false], [null, true], [res, true], [res, false]]) {
+      const got = R.noGrad(() => conv.fusedForward(x, { bn, residual, relu }));
+      assertClose(got.data, modulePath(conv, bn, x, residual, relu).data, `residual=${!!residual} relu=${relu}`);
+    }
+    const info = conv.preparedInfo();
+    assert.ok(info && typeof info.algorithm === 'string' && info.bytes > 0);
+    if (name === 'js') assert.strictEqual(info.algorithm, 'js');
+  });
+
+  it('is remade after every way the library changes the weights', function () {
+    const { conv, bn } = layers(2);
+    const x = R.tensor(Array.from(detFill(1 * 3 * 5 * 5, 11))).reshape([1, 3, 5, 5]);
+    const check = (label) => {
+      const got = R.noGrad(() => conv.fusedForward(x, { bn, relu: true }));
+      assertClose(got.data, modulePath(conv, bn, x, null, true).data, label);
+    };
+    check('first');
+    conv.weight.fill_(0.25);
+    check('after fill_');
+    conv.bias.copy_(R.tensor([1, 2, 3, 4, 5, 6]));
+    check('after copy_');
+    bn.runningMean.data[0] = 3; R.markDataChanged();
+    check('after a direct write and markDataChanged()');
+    conv.loadStateDict(layers(3).conv.stateDict());
+    check('after loadStateDict');
+    R.nn.init.kaimingUniform_(conv.weight);
+    check('after nn.init');
+    const opt = new R.optim.SGD(conv.parameters(), { lr: 0.5 });
+    const loss = R.F.conv2d(x, conv.weight, conv.bias, { padding: 1 }).sum();
+    loss.backward();
+    opt.step();
+    check('after an optimizer step');
+    bn.train(); R.noGrad(() => bn.forward(R.F.conv2d(x, conv.weight, conv.bias, { padding: 1 }))); bn.eval();
+    check('after BatchNorm statistics were updated in training mode');
+    conv.weight = new R.nn.Parameter(new Float32Array(conv.weight.size).fill(-0.5), conv.weight.shape.slice());
+    check('after the parameter was replaced');
+  });
+
+  it('a plain forward without a tape takes the prepared path, with a tape the recorded one', function () {
+    const conv = new nn.Conv2d(2, 3, 3, { seed: 4 });
+    const x = R.tensor(Array.from(detFill(2 * 6 * 6, 12))).reshape([1, 2, 6, 6]);
+    const plain = R.noGrad(() => conv.forward(x));
+    assert.ok(conv.preparedInfo() !== null);
+    const taped = conv.forward(x);
+    assert.ok(taped.gradFn, 'recorded');
+    assertClose(plain.data, taped.data, 'prepared vs recorded');
+  });
+
+  it('refuses what it cannot fold or fuse', function () {
+    const { conv, bn } = layers(5);
+    const x = R.zeros([1, 3, 4, 4]);
+    bn.train();
+    assert.throws(() => conv.fusedForward(x, { bn }), /BatchNorm must be in eval mode/);
+    bn.eval();
+    assert.throws(() => conv.fusedForward(x, { bn: new nn.BatchNorm2d(4).eval() }), /BatchNorm has 4 features, the convolution 6/);
+    assert.throws(() => R.noGrad(() => conv.fusedForward(x, { residual: R.zeros([1, 6, 3, 3]) })), /residual \[1, 6, 3, 3\] must have the output's shape \[1, 6, 4, 4\]/);
+    assert.throws(() => conv.fusedForward(x, {}), /records no gradient/);
+    const flipped = new nn.Conv2d(3, 6, 3, { mode: 'convolution' });
+    assert.throws(() => flipped.fusedForward(x), /only for mode 'cross-correlation'/);
+  });
+});

@@ -277,6 +277,26 @@ describeEachBackend('backend bad input', function (name, b) {
       });
     }
 
+    describe('maxPool2d null indices', function () {
+      it('maxPool2dForward accepts null (and undefined) indices and writes y', function () {
+        for (const none of [null, undefined]) {
+          const g = poolGeom(), a = poolArrays(g);
+          b.maxPool2dForward(g, a.x, a.y, none);
+          assert.ok(!a.y.includes(SENTINEL), 'y written');
+        }
+      });
+      it('maxPool2dForward with null indices still checks x and y', function () {
+        const g = poolGeom(), a = poolArrays(g);
+        expectThrow(() => b.maxPool2dForward(g, a.x, new Float32Array(a.y.length + 1), null), RangeError, /\by\b/, []);
+        expectThrow(() => b.maxPool2dForward(g, new Int32Array(a.x.length), a.y, null), TypeError, /\bx\b/, [a.y]);
+        expectThrow(() => b.maxPool2dForward(poolGeom({ OH: 5 }), a.x, a.y, null), RangeError, /\bOH\b/, [a.y]);
+      });
+      it('maxPool2dBackward needs indices: null -> TypeError naming indices', function () {
+        const g = poolGeom(), a = poolArrays(g);
+        expectThrow(() => b.maxPool2dBackward(g, a.gy, null, a.gx), TypeError, /indices/, [a.gx]);
+      });
+    });
+
     describe('maxPool2dBackward indices', function () {
       for (const bad of [42, 7 * 6, -5, 2 ** 31 - 1]) {
         it(`an index of ${bad} (plane has 42 cells) -> RangeError naming indices`, function () {

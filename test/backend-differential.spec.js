@@ -243,9 +243,12 @@ describe('backend differential: native vs js', function () {
         agree((b) => {
           const y = new Float32Array(gy.length), indices = new Int32Array(gy.length);
           b.maxPool2dForward(g, x, y, indices);
+          const yNoIndices = new Float32Array(gy.length).fill(NaN);
+          b.maxPool2dForward(g, x, yNoIndices, null);
+          assert.deepStrictEqual(yNoIndices, y, `${poolLabel(g)}: y without indices`);
           const gx = new Float32Array(x.length).fill(NaN);
           b.maxPool2dBackward(g, gy, indices, gx);
-          return { y, indices, gx };
+          return { y, yNoIndices, indices, gx };
         }, poolLabel(g));
       });
     });

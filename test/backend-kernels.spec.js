@@ -199,6 +199,10 @@ function runPoolCase(b, c) {
       const idx = new Int32Array(y.length);
       b.maxPool2dForward(g, x, y, idx);
       assertClose(y, decode(e.y), `${c.name} y`);
+      // Without indices (inference): the same y.
+      const yn = new Float32Array(y.length).fill(12345);
+      b.maxPool2dForward(g, x, yn, null);
+      assert.deepStrictEqual(yn, y, `${c.name}: y without indices`);
       for (let i = 0; i < y.length; i++) {
         const plane = Math.floor(i / (g.OH * g.OW));
         assert.strictEqual(x[plane * g.H * g.W + idx[i]], y[i], `${c.name}: indices[${i}] points at the max`);
@@ -392,6 +396,55 @@ function examplesTests(getBackend) {
     const ys = new Float32Array(19), is = new Int32Array(19);
     b.maxPool2dForward(gs, xs, ys, is);
     assert.deepStrictEqual(Array.from(is), Array.from({ length: 19 }, (_, o) => Math.max(0, 2 * o - 1)));
+  });
+
+  it('max pool without indices (null) gives the y of the indexed call, on every path', function () {
+    const b = getBackend();
+    const out = (n, k, s, p, d, ceil) => {
+      const span = n + 2 * p - d * (k - 1) - 1;
+      let o = (ceil ? Math.ceil(span / s) : Math.floor(span / s)) + 1;
+      if (ceil && (o - 1) * s >= n + p) o--;
+      while ((o - 1) * s - p > n - 1) o--;  // every window starts inside the input or the left padding
+      return o;
+    };
+    // [H, W, kh, kw, sh, sw, ph, pw, dh, dw, ceil]: odd sizes, padding, ceil mode, dilation,
+    // strides 1 to 3, wide rows (vector chunks and tails), 2- and 3-wide windows with
+    // padding 0 and 1 (the register kernels), windows of padding only (pad >= kernel).
+    const shapes = [
+      [112, 112, 3, 3, 2, 2, 1, 1, 1, 1, false], [56, 57, 3, 3, 2, 2, 0, 0, 1, 1, true],
+      [28, 28, 3, 3, 1, 1, 1, 1, 1, 1, true], [14, 14, 3, 3, 1, 1, 1, 1, 1, 1, true],
+      [7, 7, 3, 3, 1, 1, 1, 1, 1, 1, true], [13, 33, 2, 2, 2, 2, 0, 0, 1, 1, true],
+      [9, 31, 2, 2, 2, 2, 1, 1, 1, 1, false], [5, 47, 2, 2, 1, 1, 0, 0, 1, 1, false],
+      [6, 16, 2, 2, 1, 1, 1, 1, 1, 1, true], [11, 65, 3, 3, 1, 1, 0, 0, 1, 1, true],
+      [17, 64, 3, 3, 2, 2, 1, 1, 1, 1, true], [10, 40, 3, 5, 2, 2, 1, 2, 2, 2, false],
+      [9, 50, 4, 3, 3, 3, 1, 1, 1, 1, true], [8, 37, 3, 3, 1, 2, 1, 1, 2, 3, true],
+      [1, 3, 1, 1, 1, 1, 1, 1, 1, 1, false], [3, 20, 2, 2, 1, 2, 2, 2, 1, 1, false],
+      [4, 18, 2, 3, 2, 1, 1, 3, 3, 1, true], [1, 1, 1, 1, 1, 1, 0, 0, 1, 1, false],
+      [5, 200, 3, 3, 2, 2, 1, 1, 1, 1, false], [3, 34, 3, 3, 2, 1, 1, 1, 1, 1, true],
+    ];
+    const same = (p, q) => p === q || (Number.isNaN(p) && Number.isNaN(q));
+    let seed = 7;
+    const rnd = () => { seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; return seed / 2 ** 32; };
+    shapes.forEach(([H, W, kh, kw, sh, sw, ph, pw, dh, dw, ceil], si) => {
+      const OH = out(H, kh, sh, ph, dh, ceil), OW = out(W, kw, sw, pw, dw, ceil);
+      const g = { N: 2, C: 3, H, W, kernelH: kh, kernelW: kw, strideH: sh, strideW: sw, padH: ph,
+        padW: pw, dilationH: dh, dilationW: dw, OH, OW };
+      const n = 6 * H * W;
+      for (const fill of ['random', 'ties', 'nan', 'inf', '-inf']) {
+        const x = new Float32Array(n).map(() => (fill === 'ties' ? Math.floor(rnd() * 3) : rnd() * 2 - 1));
+        if (fill === 'nan') for (let k = 0; k < 3; k++) x[Math.floor(rnd() * n)] = NaN;
+        if (fill === 'inf') for (let k = 0; k < 3; k++) x[Math.floor(rnd() * n)] = rnd() < 0.5 ? Infinity : -Infinity;
+        if (fill === '-inf') x.fill(-Infinity);
+        const y = new Float32Array(6 * OH * OW), idx = new Int32Array(y.length);
+        b.maxPool2dForward(g, x, y, idx);
+        const yn = new Float32Array(y.length).fill(12345);
+        b.maxPool2dForward(g, x, yn, null);
+        for (let i = 0; i < y.length; i++) {
+          if (!same(yn[i], y[i])) assert.fail(`shape #${si} ${fill}: y[${i}] = ${yn[i]} without indices, ${y[i]} with`);
+          if (idx[i] < 0) assert.strictEqual(yn[i], -Infinity, `shape #${si}: a window of padding only is -inf`);
+        }
+      }
+    });
   });
 
   it('avg pool: countIncludePad counts padding but not the ceil-mode overhang', function () {

@@ -96,6 +96,62 @@ describeEachBackend('F worked examples from the study notes', function () {
   });
 });
 
+describeEachBackend('F.maxPool2d: argmax indices only when a backward may run', function (name, be) {
+  function spy(fn) {
+    const calls = [];
+    const orig = be.maxPool2dForward;
+    be.maxPool2dForward = function (g, x, y, indices) {
+      calls.push(indices);
+      return orig.call(this, g, x, y, indices);
+    };
+    try { fn(); } finally { be.maxPool2dForward = orig; }
+    return calls;
+  }
+  const data = Array.from({ length: 2 * 3 * 9 * 11 }, (_, i) => Math.sin(i * 1.7) * 3);
+  const opts = { kernelSize: 3, stride: 2, padding: 1, ceilMode: true };
+
+  it('no requiresGrad, or under noGrad: null indices, the same output', function () {
+    let plain, under, graded;
+    const callsPlain = spy(() => { plain = F.maxPool2d(t(data, [2, 3, 9, 11]), opts); });
+    const callsNoGrad = spy(() => { under = R.noGrad(() => F.maxPool2d(t(data, [2, 3, 9, 11], true), opts)); });
+    const callsGrad = spy(() => { graded = F.maxPool2d(t(data, [2, 3, 9, 11], true), opts); });
+    assert.deepStrictEqual(callsPlain, [null]);
+    assert.deepStrictEqual(callsNoGrad, [null]);
+    assert.strictEqual(callsGrad.length, 1);
+    assert.ok(callsGrad[0] instanceof Int32Array, 'indices computed when a gradient is recorded');
+    assert.deepStrictEqual(Array.from(plain.data), Array.from(graded.data));
+    assert.deepStrictEqual(Array.from(under.data), Array.from(graded.data));
+    assert.ok(!plain.requiresGrad && !under.requiresGrad && graded.requiresGrad);
+  });
+
+  it('under a tape the gradient goes to each window\'s first maximum', function () {
+    const x = t(data, [2, 3, 9, 11], true);
+    const y = F.maxPool2d(x, opts);
+    const w = Float32Array.from({ length: y.size }, (_, i) => 1 + (i % 5));
+    y.mul(R.tensor(w, y.shape)).sum().backward();
+    // Reference: scan each window in row-major order by hand.
+    const want = new Float32Array(data.length);
+    const [H, W, OH, OW] = [9, 11, y.shape[2], y.shape[3]];
+    for (let p = 0; p < 6; p++) {
+      for (let oh = 0; oh < OH; oh++) {
+        for (let ow = 0; ow < OW; ow++) {
+          let best = -Infinity, at = -1;
+          for (let r = 0; r < 3; r++) {
+            for (let s = 0; s < 3; s++) {
+              const h = oh * 2 - 1 + r, c = ow * 2 - 1 + s;
+              if (h < 0 || h >= H || c < 0 || c >= W) continue;
+              const v = data[p * H * W + h * W + c];
+              if (at < 0 || v > best) { best = v; at = h * W + c; }
+            }
+          }
+          want[p * H * W + at] += w[(p * OH + oh) * OW + ow];
+        }
+      }
+    }
+    near(x.grad, want);
+  });
+});
+
 describeEachBackend('F semantics', function () {
   it('convolve2d equals conv2d with the kernel flipped in both axes; gradients w.r.t. the unflipped kernel', function () {
     const x = rn([2, 2, 5, 5]), w = rn([3, 2, 3, 2]), b = rn([3]);

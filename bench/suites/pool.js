@@ -1,6 +1,6 @@
 'use strict';
-// Pooling forward from NCHW: max pooling (receptive also writes the argmax indices the
-// backward needs; PyTorch's eval-mode max_pool2d does not) and global average pooling
+// Pooling forward from NCHW: max pooling (inference: no argmax indices, like PyTorch's
+// eval-mode max_pool2d and oneDNN's forward_inference) and global average pooling
 // (adaptive average pooling to 1x1). Figures are milliseconds; ratios are time ratios.
 // Peers: PyTorch, oneDNN (nChw16c blocked input, and plain nchw as 'onednn-nchw'),
 // onnxruntime MaxPool / GlobalAveragePool, tfjs maxPool / mean (NHWC).
@@ -20,10 +20,7 @@ function preparePool(be, c) {
     N: c.N, C: c.C, H: c.H, W: c.W, kernelH: c.kH, kernelW: c.kW, strideH: c.sH, strideW: c.sW,
     padH: c.pH, padW: c.pW, dilationH: 1, dilationW: 1, OH: c.OH, OW: c.OW,
   };
-  if (c.kind === 'max') {
-    const idx = new Int32Array(size(c.yShape));
-    return { fn: () => be.maxPool2dForward(g, x, y, idx), output: y };
-  }
+  if (c.kind === 'max') return { fn: () => be.maxPool2dForward(g, x, y, null), output: y };
   const ga = { ...g, countIncludePad: true };
   return { fn: () => be.avgPool2dForward(ga, x, y), output: y };
 }

@@ -22,7 +22,8 @@ struct AdaptivePoolGeometry {
 };
 
 // Padding counts as -inf. indices[i] = h*W + w of the first maximum in row-major window
-// order, or -1 for a window that holds padding only (y = -inf there).
+// order, or -1 for a window that holds padding only (y = -inf there). indices may be null
+// (inference): y alone is computed, the same values, on faster paths.
 void max_pool2d_forward(const PoolGeometry& g, const float* x, float* y, int32_t* indices);
 // gx (overwritten) = scatter-add of gy through indices; -1 entries are skipped.
 void max_pool2d_backward(const PoolGeometry& g, const float* gy, const int32_t* indices,

@@ -425,17 +425,20 @@ function examplesTests(getBackend) {
     const same = (p, q) => p === q || (Number.isNaN(p) && Number.isNaN(q));
     let seed = 7;
     const rnd = () => { seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; return seed / 2 ** 32; };
-    shapes.forEach(([H, W, kh, kw, sh, sw, ph, pw, dh, dw, ceil], si) => {
+    // Many planes too: the batch-wide paths split it between threads mid-plane.
+    shapes.push([7, 7, 3, 3, 1, 1, 1, 1, 1, 1, true, 45], [14, 14, 3, 3, 1, 1, 1, 1, 1, 1, false, 13],
+      [5, 3, 3, 3, 1, 1, 1, 1, 1, 1, false, 301], [56, 56, 3, 3, 2, 2, 1, 1, 1, 1, false, 9]);
+    shapes.forEach(([H, W, kh, kw, sh, sw, ph, pw, dh, dw, ceil, C = 3], si) => {
       const OH = out(H, kh, sh, ph, dh, ceil), OW = out(W, kw, sw, pw, dw, ceil);
-      const g = { N: 2, C: 3, H, W, kernelH: kh, kernelW: kw, strideH: sh, strideW: sw, padH: ph,
+      const g = { N: 2, C, H, W, kernelH: kh, kernelW: kw, strideH: sh, strideW: sw, padH: ph,
         padW: pw, dilationH: dh, dilationW: dw, OH, OW };
-      const n = 6 * H * W;
+      const n = 2 * C * H * W;
       for (const fill of ['random', 'ties', 'nan', 'inf', '-inf']) {
         const x = new Float32Array(n).map(() => (fill === 'ties' ? Math.floor(rnd() * 3) : rnd() * 2 - 1));
         if (fill === 'nan') for (let k = 0; k < 3; k++) x[Math.floor(rnd() * n)] = NaN;
         if (fill === 'inf') for (let k = 0; k < 3; k++) x[Math.floor(rnd() * n)] = rnd() < 0.5 ? Infinity : -Infinity;
         if (fill === '-inf') x.fill(-Infinity);
-        const y = new Float32Array(6 * OH * OW), idx = new Int32Array(y.length);
+        const y = new Float32Array(2 * C * OH * OW), idx = new Int32Array(y.length);
         b.maxPool2dForward(g, x, y, idx);
         const yn = new Float32Array(y.length).fill(12345);
         b.maxPool2dForward(g, x, yn, null);

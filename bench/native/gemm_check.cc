@@ -188,6 +188,32 @@ void check_isa(Checker& ck, Isa isa, bool quick) {
         ck.run(d, tag);
       }
     }
+    // Driver paths of big enough problems to be split across threads (rows split at any
+    // row, columns at vector boundaries), skinny ones (B read in place one panel at a
+    // time with the next one prefetched; A read in place with K unblocked, or blocked when
+    // the packed B block would not fit half of L2), and the conv/FC shapes the bench uses.
+    {
+      std::uniform_int_distribution<int64_t> mid(20, 260), deep(40, 400);
+      for (int r = 0; r < (quick ? 6 : 24); r++) {
+        Case c{coin(ck.rng) == 1, coin(ck.rng) == 1, mid(ck.rng), mid(ck.rng), deep(ck.rng),
+               kAlphas[pick_a(ck.rng)], kBetas[pick_b(ck.rng)], pad(ck.rng), pad(ck.rng),
+               pad(ck.rng), r % 4 == 3};
+        ck.run(c, tag);
+      }
+      const Case skinny[] = {
+          {false, false, 64, 3136 / 4 + 7, 576, 1.f, 0.f, 0, 0, 0},
+          {false, false, 64, 3136 / 4 + 7, 64, 1.f, 0.7f, 3, 1, 2},
+          {false, true, 1000 / 4 + 1, 32, 2048, 1.f, 0.f, 0, 0, 0},
+          {false, false, 1000 / 4 + 1, 17, 2048, -0.5f, 1.f, 1, 2, 3},
+          {false, false, 150, 200, 2100, 1.f, 0.7f, 0, 3, 1},
+          {false, false, 256 / 2, 196, 2304 / 4 + 5, 1.f, 0.f, 0, 0, 0},
+          {false, false, 16, 100, 150, 1.f, 0.f, 0, 0, 0},
+          {true, false, 13, 333, 77, 2.25f, -1.5f, 2, 2, 2},
+          {false, false, 3, 1000, 300, 1.f, 1.f, 0, 5, 0},
+          {false, false, 141, 65, 129, 1.f, 0.f, 0, 0, 0, true},
+      };
+      for (const Case& c : skinny) ck.run(c, tag);
+    }
     // Pre-packed A, sometimes computed after another ISA was forced.
     for (int r = 0; r < (quick ? 40 : 150); r++) {
       Case c{coin(ck.rng) == 1, coin(ck.rng) == 1, dim(ck.rng) * 2, dim(ck.rng), dim(ck.rng) * 5,

@@ -187,7 +187,8 @@ inline void next_panel_prefetch(const Problem& p, const float* bsrc, int64_t ncu
   *pf_ld = p.ldb;
 }
 
-// C[m0:m1, n0:n1] of the problem, on the calling thread. m0 is a multiple of mr.
+// C[m0:m1, n0:n1] of the problem, on the calling thread (m0 a multiple of mr when A is
+// pre-packed).
 void gemm_block(const KernelSet& ks, const Problem& p, const PrepackedA* pre, int64_t m0,
                 int64_t m1, int64_t n0, int64_t n1) {
   const int64_t M = m1 - m0, N = n1 - n0, K = p.K;
@@ -278,45 +279,68 @@ void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
 
 struct Grid {
   int tm, tn;
+  int64_t row_unit, col_unit;  // thread rectangles start at multiples of these
 };
 
+// Split [0, units) into `parts` nearly equal ranges; returns the unit range of `part`.
+inline void split_range(int64_t units, int parts, int part, int64_t* u0, int64_t* u1) {
+  const int64_t base = units / parts, extra = units % parts;
+  *u0 = part * base + std::min<int64_t>(part, extra);
+  *u1 = *u0 + base + (part < extra ? 1 : 0);
+}
+
 // Thread grid for an M x N problem: the factorization tm * tn <= threads whose busiest
-// thread has the least work, counting padded tiles plus the packing each thread repeats
-// (every thread packs the A rows and B columns of its own rectangle). Packing a float
-// costs a fraction of a cycle, more when it goes through a transpose (row-major A,
-// transposed B) than when it is a straight copy; a pre-packed A costs nothing.
-Grid choose_grid(const KernelSet& ks, int64_t M, int64_t N, int64_t K, int threads,
-                 const Problem& p, bool packs_a) {
-  const int64_t tiles_m = ceil_div(M, ks.mr), tiles_n = ceil_div(N, ks.nr);
+// thread has the least work, counting its tiles (a partial tile costs nearly a full one
+// in stores and loop overhead) plus the packing it does for its own rectangle (see
+// plan_block: a skinny rectangle reads one operand in place; otherwise every thread packs
+// the A rows and B columns it uses). Packing a float costs a fraction of a cycle, more
+// when it goes through a transpose (row-major A, transposed B) than when it is a straight
+// copy; a pre-packed A costs nothing. Rows are split at any row (at panel boundaries for
+// a pre-packed A), columns at vector boundaries, so 256 rows go 128 + 128, not 140 + 116.
+Grid choose_grid(const KernelSet& ks, int64_t M, int64_t N, int threads, const Problem& p,
+                 const PrepackedA* pre) {
+  const int64_t mr = ks.mr, nr = ks.nr;
+  const int64_t row_unit = pre ? mr : 1, col_unit = nr / 2;
+  const int64_t units_m = ceil_div(M, row_unit), units_n = ceil_div(N, col_unit);
   // In FMA-equivalents per packed float (one FMA lane is 1/32 of a cycle on AVX-512).
-  const double a_cost = packs_a ? (p.ta ? 4.0 : 12.0) : 0.0;
+  const double a_cost = p.ta ? 4.0 : 12.0;
   const double b_cost = p.tb ? 12.0 : 4.0;
-  Grid best{1, 1};
+  Grid best{1, 1, row_unit, col_unit};
   double best_cost = -1;
   for (int tm = 1; tm <= threads; tm++) {
     const int tn = threads / tm;
-    if (tm > tiles_m || tn > tiles_n) continue;
-    const double rows = static_cast<double>(ceil_div(tiles_m, tm) * ks.mr);
-    const double cols = static_cast<double>(ceil_div(tiles_n, tn) * ks.nr);
-    const double cost = rows * cols * K + (a_cost * rows + b_cost * cols) * K;
+    if (tm > units_m || tn > units_n) continue;
+    const int64_t rows = std::min(M, ceil_div(units_m, tm) * row_unit);
+    const int64_t cols = std::min(N, ceil_div(units_n, tn) * col_unit);
+    const Plan pl = plan_block(ks, p, pre, rows, cols);
+    const double tile_rows = static_cast<double>(rows + 2 * ceil_div(rows, mr));
+    const double tile_cols = static_cast<double>(round_up(cols, col_unit) + 4 * ceil_div(cols, nr));
+    double cost = tile_rows * tile_cols;
+    if (!pre && !pl.unpacked_a) cost += a_cost * static_cast<double>(rows);
+    if (!pl.unpacked_b) cost += b_cost * static_cast<double>(cols);
     if (best_cost < 0 || cost < best_cost) {
       best_cost = cost;
-      best = {tm, tn};
+      best = {tm, tn, row_unit, col_unit};
     }
   }
   return best;
 }
 
-// Split [0, tiles) into `parts` nearly equal ranges; returns the tile range of `part`.
-inline void split_range(int64_t tiles, int parts, int part, int64_t* t0, int64_t* t1) {
-  const int64_t base = tiles / parts, extra = tiles % parts;
-  *t0 = part * base + std::min<int64_t>(part, extra);
-  *t1 = *t0 + base + (part < extra ? 1 : 0);
-}
-
 // Each thread gets at least this many multiply-adds (about 2 us of work); below that,
 // waking another thread costs more than it saves.
 constexpr double kMinFmasPerThread = 1 << 18;
+
+// The rectangle of thread t (of g.tm * g.tn) in an M x N problem.
+void run_part(const KernelSet& ks, const Problem& p, const PrepackedA* pre, int64_t M,
+              int64_t N, const Grid& g, int t) {
+  if (t >= g.tm * g.tn) return;
+  const int ti = t / g.tn, tj = t % g.tn;
+  int64_t r0, r1, c0, c1;
+  split_range(ceil_div(M, g.row_unit), g.tm, ti, &r0, &r1);
+  split_range(ceil_div(N, g.col_unit), g.tn, tj, &c0, &c1);
+  gemm_block(ks, p, pre, r0 * g.row_unit, std::min(M, r1 * g.row_unit), c0 * g.col_unit,
+             std::min(N, c1 * g.col_unit));
+}
 
 // Runs the problem on the configured threads (one when called from a parallel region or
 // when the problem is too small to be worth a second thread).
@@ -329,8 +353,7 @@ void run(const KernelSet& ks, const Problem& p, const PrepackedA* pre, int64_t M
   const double fmas = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
   if (threads > 1)
     threads = static_cast<int>(std::max(1.0, std::min<double>(threads, fmas / kMinFmasPerThread)));
-  const bool packs_a = pre == nullptr;
-  Grid grid = threads > 1 ? choose_grid(ks, M, N, K, threads, p, packs_a) : Grid{1, 1};
+  const Grid grid = threads > 1 ? choose_grid(ks, M, N, threads, p, pre) : Grid{1, 1, 1, 1};
   if (grid.tm * grid.tn == 1) {
     gemm_block(ks, p, pre, 0, M, 0, N);
     return;
@@ -340,16 +363,8 @@ void run(const KernelSet& ks, const Problem& p, const PrepackedA* pre, int64_t M
   {
     // The runtime may give fewer threads than asked; re-grid for what we got.
     const int got = omp_get_num_threads();
-    const Grid g = got == grid.tm * grid.tn ? grid : choose_grid(ks, M, N, K, got, p, packs_a);
-    const int t = omp_get_thread_num();
-    if (t < g.tm * g.tn) {
-      const int ti = t / g.tn, tj = t % g.tn;
-      int64_t r0, r1, c0, c1;
-      split_range(ceil_div(M, ks.mr), g.tm, ti, &r0, &r1);
-      split_range(ceil_div(N, ks.nr), g.tn, tj, &c0, &c1);
-      gemm_block(ks, p, pre, r0 * ks.mr, std::min(M, r1 * ks.mr), c0 * ks.nr,
-                 std::min(N, c1 * ks.nr));
-    }
+    const Grid g = got == grid.tm * grid.tn ? grid : choose_grid(ks, M, N, got, p, pre);
+    run_part(ks, p, pre, M, N, g, omp_get_thread_num());
   }
 #endif
 }

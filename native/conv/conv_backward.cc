@@ -1,8 +1,12 @@
 // Convolution backward through GEMM (to the input: W^T x gy then col2im; to the weight:
 // gy x col^T summed over images and bands; to the bias: a reduction), on the plan the
 // forward uses (conv_plan.h).
+#include <cstdlib>
 #include <cstring>
 #include <vector>
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
 
 #include "conv_plan.h"
 #include "depthwise.h"
@@ -76,11 +80,11 @@ void conv2d_backward_input(const ConvGeometry& g, const float* gy, const float* 
   });
 }
 
-void conv2d_backward_weight(const ConvGeometry& g, const float* x, const float* gy, float* gw) {
-  if (conv2d_algorithm(g) == ConvAlgorithm::DepthwiseDirect) {
-    conv_detail::depthwise_backward_weight(g, x, gy, gw);
-    return;
-  }
+namespace {
+
+// The weight gradient through im2col bands: gy block (Kg x cols) x col^T, summed over
+// images and bands.
+void backward_weight_im2col(const ConvGeometry& g, const float* x, const float* gy, float* gw) {
   const int nt = kernel_threads();
   const Plan p = make_plan(g, nt);
   const int64_t HW = g.H * g.W, OHW = p.OHW;
@@ -142,6 +146,283 @@ void conv2d_backward_weight(const ConvGeometry& g, const float* x, const float* 
     std::memset(gw, 0, sizeof(float) * wsize);
     for (int64_t it = 0; it < items; it++) run(it, nt, gw);
   }
+}
+
+// The weight gradient as implicit GEMMs over bands of output rows, with no im2col matrix.
+// The band's input rows are transposed once into T[row][iw][c] (zeros in the padding,
+// rows of Wz = Wq*sw columns). Output position p = row*Wq + ow of the band then reads
+// tap (r, s, c), for stride 1 in h and w, at T[p*C + r*dh*Wz*C + s*C + c]: per filter row
+// r a matrix of S*C columns with row stride C (rows overlap), which the GEMM reads in
+// place as its B operand. Other strides go through Z[row][iw][r][c] (T's rows for every
+// filter row), read at Z[p*sw*R*C + s*dw*R*C + r*C + c]. Positions ow in [OW, Wq) of each
+// row wrap into the next row; gy is 0 there, so they add nothing. gw (Kg x taps) = gy x B,
+// summed per thread into private partials, then reordered to [K, C, R, S].
+struct RowPitchPlan {
+  int64_t OH, OW, Cg, Kg, RC, SRC;
+  int64_t Wq, Wz;        // padded row pitch in output columns / input columns
+  bool t_path;           // stride 1, no w dilation: GEMMs on T per filter row
+  int64_t n_gemm;        // columns of one GEMM: S*C (T path), R*S*C or R*C (Z path)
+  int64_t rows, bands;   // output rows per band
+  int64_t t_rows;        // input rows a band may touch
+  int64_t tail;          // zero floats after the last row (wrapped reads)
+  int64_t buf_floats;    // T (+ Z) incl. the tail
+};
+
+RowPitchPlan row_pitch_plan(const ConvGeometry& g, int nt) {
+  RowPitchPlan q;
+  q.OH = g.out_h();
+  q.OW = g.out_w();
+  q.Cg = g.C / g.groups;
+  q.Kg = g.K / g.groups;
+  q.RC = g.R * q.Cg;
+  q.SRC = g.S * q.RC;
+  const int64_t need = (q.OW - 1) * g.stride_w + (g.S - 1) * g.dilation_w + 1;
+  q.Wq = (need + g.stride_w - 1) / g.stride_w;
+  q.Wz = q.Wq * g.stride_w;
+  q.t_path = g.stride_h == 1 && g.stride_w == 1 && g.dilation_w == 1;
+  q.n_gemm = q.t_path ? g.S * q.Cg : (g.dilation_w == 1 ? q.SRC : q.RC);
+  // The B operand (P x n_gemm) within half of L2, so the GEMM reads it in place.
+  int64_t rows = kColumnBudget / (q.n_gemm * q.Wq);
+  if (rows < 1) rows = 1;
+  if (rows > q.OH) rows = q.OH;
+  int64_t bands = (q.OH + rows - 1) / rows;
+  // Enough items for the threads to share (two each, for the balance).
+  const int64_t per = g.N * g.groups;
+  const int64_t want = (2 * nt + per - 1) / per;
+  if (bands < want) bands = want < q.OH ? want : q.OH;
+  q.rows = (q.OH + bands - 1) / bands;
+  q.bands = (q.OH + q.rows - 1) / q.rows;
+  q.t_rows = (q.rows - 1) * g.stride_h + (g.R - 1) * g.dilation_h + 1;
+  int64_t tail = (g.S - 1) * g.dilation_w + 1 - g.stride_w;
+  if (tail < 0) tail = 0;
+  const int64_t t_floats = q.t_rows * q.Wz * q.Cg;
+  if (q.t_path) {
+    q.tail = tail * q.Cg;
+    q.buf_floats = t_floats + q.tail;
+  } else {
+    q.tail = tail * q.RC;
+    q.buf_floats = q.rows * q.Wz * q.RC + q.tail + t_floats;
+  }
+  return q;
+}
+
+// dst[iw*C + c] = src[c*plane + iw - pl] for iw in [0, Wz) (0 outside [0, W)).
+void transpose_row(const float* src, int64_t plane, int64_t C, int64_t W, int64_t pl, int64_t Wz,
+                   float* dst) {
+  int64_t lo = pl < 0 ? 0 : pl;
+  int64_t hi = pl + W < Wz ? pl + W : Wz;
+  if (lo > Wz) lo = Wz;
+  if (hi < lo) hi = lo;
+  std::memset(dst, 0, sizeof(float) * lo * C);
+  std::memset(dst + hi * C, 0, sizeof(float) * (Wz - hi) * C);
+  int64_t c = 0;
+#if defined(__SSE2__)
+  for (; c + 4 <= C; c += 4) {
+    const float* s0 = src + c * plane - pl;
+    const float* s1 = s0 + plane;
+    const float* s2 = s1 + plane;
+    const float* s3 = s2 + plane;
+    int64_t iw = lo;
+    for (; iw + 4 <= hi; iw += 4) {
+      __m128 a = _mm_loadu_ps(s0 + iw), b = _mm_loadu_ps(s1 + iw);
+      __m128 e = _mm_loadu_ps(s2 + iw), f = _mm_loadu_ps(s3 + iw);
+      _MM_TRANSPOSE4_PS(a, b, e, f);
+      float* d = dst + iw * C + c;
+      _mm_storeu_ps(d, a);
+      _mm_storeu_ps(d + C, b);
+      _mm_storeu_ps(d + 2 * C, e);
+      _mm_storeu_ps(d + 3 * C, f);
+    }
+    for (; iw < hi; iw++) {
+      float* d = dst + iw * C + c;
+      d[0] = s0[iw];
+      d[1] = s1[iw];
+      d[2] = s2[iw];
+      d[3] = s3[iw];
+    }
+  }
+#endif
+  for (; c < C; c++) {
+    const float* s = src + c * plane - pl;
+    for (int64_t iw = lo; iw < hi; iw++) dst[iw * C + c] = s[iw];
+  }
+}
+
+// dst[iw*ld + c] = src[iw*C + c] for iw < n, c < C.
+template <int C>
+void copy_runs(const float* __restrict src, int64_t n, int64_t ld, float* __restrict dst) {
+  for (int64_t iw = 0; iw < n; iw++)
+    for (int c = 0; c < C; c++) dst[iw * ld + c] = src[iw * C + c];
+}
+
+// The band's operand for output rows [oh0, oh1) of one image's group (xg: its Cg
+// planes): T (t_path) or Z in buf, followed by the zero tail. Returns the operand.
+const float* build_operand(const ConvGeometry& g, const RowPitchPlan& q, const float* xg,
+                           int64_t oh0, int64_t oh1, float* buf) {
+  const int64_t C = q.Cg, R = g.R, RC = q.RC, Wz = q.Wz, HW = g.H * g.W;
+  const int64_t ih0 = oh0 * g.stride_h - g.pad_top;
+  const int64_t rows_in = (oh1 - 1 - oh0) * g.stride_h + (R - 1) * g.dilation_h + 1;
+  if (q.t_path) {
+    for (int64_t li = 0; li < rows_in; li++) {
+      const int64_t ih = ih0 + li;
+      float* trow = buf + li * Wz * C;
+      if (ih < 0 || ih >= g.H)
+        std::memset(trow, 0, sizeof(float) * Wz * C);
+      else
+        transpose_row(xg + ih * g.W, HW, C, g.W, g.pad_left, Wz, trow);
+    }
+    std::memset(buf + rows_in * Wz * C, 0, sizeof(float) * q.tail);
+    return buf;
+  }
+  float* z = buf;
+  const int64_t z_floats = (oh1 - oh0) * Wz * RC;
+  std::memset(z + z_floats, 0, sizeof(float) * q.tail);
+  float* t = buf + q.rows * Wz * RC + q.tail;
+  // Transposed input rows, built on first use (strided convolutions skip some rows).
+  thread_local std::vector<char> built;
+  built.assign(static_cast<size_t>(rows_in), 0);
+  for (int64_t oh = oh0; oh < oh1; oh++) {
+    float* zrow = z + (oh - oh0) * Wz * RC;
+    for (int64_t r = 0; r < R; r++) {
+      const int64_t ih = oh * g.stride_h + r * g.dilation_h - g.pad_top;
+      float* zr = zrow + r * C;
+      if (ih < 0 || ih >= g.H) {
+        for (int64_t iw = 0; iw < Wz; iw++) std::memset(zr + iw * RC, 0, sizeof(float) * C);
+        continue;
+      }
+      const int64_t li = ih - ih0;
+      float* trow = t + li * Wz * C;
+      if (!built[li]) {
+        transpose_row(xg + ih * g.W, HW, C, g.W, g.pad_left, Wz, trow);
+        built[li] = 1;
+      }
+      switch (C) {
+        case 1: copy_runs<1>(trow, Wz, RC, zr); break;
+        case 2: copy_runs<2>(trow, Wz, RC, zr); break;
+        case 3: copy_runs<3>(trow, Wz, RC, zr); break;
+        case 4: copy_runs<4>(trow, Wz, RC, zr); break;
+        case 6: copy_runs<6>(trow, Wz, RC, zr); break;
+        case 8: copy_runs<8>(trow, Wz, RC, zr); break;
+        default:
+          for (int64_t iw = 0; iw < Wz; iw++) {
+            float* __restrict d = zr + iw * RC;
+            const float* __restrict s = trow + iw * C;
+            for (int64_t c = 0; c < C; c++) d[c] = s[c];
+          }
+      }
+    }
+  }
+  return z;
+}
+
+void backward_weight_row_pitch(const ConvGeometry& g, const float* x, const float* gy,
+                               float* gw) {
+  const int nt = kernel_threads();
+  const RowPitchPlan q = row_pitch_plan(g, nt);
+  const int64_t HW = g.H * g.W, OHW = q.OH * q.OW;
+  const int64_t R = g.R, S = g.S, C = q.Cg, Kg = q.Kg, SRC = q.SRC, RC = q.RC;
+  const int64_t wsize = g.K * SRC;
+  const int64_t items = g.N * g.groups * q.bands;
+
+  thread_local std::vector<std::vector<float>> partials;
+  if (static_cast<int>(partials.size()) < nt) partials.resize(nt);
+  for (int t = 0; t < nt; t++) partials[t].resize(wsize);
+  std::vector<float>* parts = partials.data();
+
+  auto run = [&](int64_t item, float* part) {
+    const int64_t band = item % q.bands;
+    const int64_t grp = (item / q.bands) % g.groups;
+    const int64_t n = item / (q.bands * g.groups);
+    const int64_t oh0 = band * q.rows;
+    const int64_t oh1 = oh0 + q.rows < q.OH ? oh0 + q.rows : q.OH;
+    const int64_t P = (oh1 - oh0) * q.Wq;
+    float* buf = thread_scratch(0, static_cast<size_t>(q.buf_floats));
+    const float* b = build_operand(g, q, x + (n * g.C + grp * C) * HW, oh0, oh1, buf);
+    // gy^T of the band (P x Kg) with Wq - OW zero rows per output row: the GEMM's A
+    // operand, stored transposed so that it is packed (a plain copy) rather than read
+    // in place row by row.
+    float* gyt = thread_scratch(1, static_cast<size_t>(Kg * P));
+    const float* gyg = gy + (n * g.K + grp * Kg) * OHW;
+    for (int64_t oh = oh0; oh < oh1; oh++)
+      transpose_row(gyg + oh * q.OW, OHW, Kg, q.OW, 0, q.Wq, gyt + (oh - oh0) * q.Wq * Kg);
+    float* dst = part + grp * Kg * SRC;
+    if (q.t_path) {
+      // Columns of filter row r: (s, c) at r*S*C + s*C + c.
+      for (int64_t r = 0; r < R; r++)
+        sgemm(true, false, Kg, S * C, P, 1.f, gyt, Kg, b + r * g.dilation_h * q.Wz * C, C, 1.f,
+              dst + r * S * C, SRC);
+    } else if (g.dilation_w == 1) {
+      // Columns (s, r, c) at s*R*C + r*C + c.
+      sgemm(true, false, Kg, SRC, P, 1.f, gyt, Kg, b, g.stride_w * RC, 1.f, dst, SRC);
+    } else {
+      for (int64_t s = 0; s < S; s++)
+        sgemm(true, false, Kg, RC, P, 1.f, gyt, Kg, b + s * g.dilation_w * RC, g.stride_w * RC,
+              1.f, dst + s * RC, SRC);
+    }
+  };
+
+  // Where tap (r, s, c) sits in a partial's row.
+  const int64_t js = q.t_path ? C : RC, jr = q.t_path ? S * C : C;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    int tid = 0;
+#ifdef _OPENMP
+    tid = omp_get_thread_num();
+#endif
+    float* mine = parts[tid].data();
+    std::memset(mine, 0, sizeof(float) * wsize);
+#pragma omp for schedule(dynamic)
+    for (int64_t it = 0; it < items; it++) run(it, mine);
+#pragma omp for schedule(static)
+    for (int64_t k = 0; k < g.K; k++) {
+      float* out = gw + k * SRC;
+      const int64_t row = k * SRC;
+      for (int64_t c = 0; c < C; c++)
+        for (int64_t r = 0; r < R; r++)
+          for (int64_t s = 0; s < S; s++) {
+            const int64_t src = row + s * js + r * jr + c;
+            float v = 0.f;
+            for (int u = 0; u < nt; u++) v += parts[u][src];
+            out[(c * R + r) * S + s] = v;
+          }
+    }
+  }
+}
+
+// Whether the row-pitch GEMMs beat im2col for this geometry: they spend (Wq/OW - 1) of
+// the multiply-adds on the wrapped columns but save the im2col copy and the transposing
+// packs, which cost about as much as Kg = 32 multiply-adds per column entry (measured).
+// RECEPTIVE_CONV_BWD_WEIGHT=rowpitch|im2col forces a path (tests, benches).
+bool use_row_pitch(const ConvGeometry& g, int nt) {
+  static const int force = [] {
+    const char* e = std::getenv("RECEPTIVE_CONV_BWD_WEIGHT");
+    if (!e) return 0;
+    if (std::strcmp(e, "rowpitch") == 0) return 1;
+    if (std::strcmp(e, "im2col") == 0) return 2;
+    return 0;
+  }();
+  if (force) return force == 1;
+  if (is_direct_1x1(g)) return false;
+  const RowPitchPlan q = row_pitch_plan(g, nt);
+  // GEMMs narrower than a vector tile waste most of the micro-kernel.
+  if (q.n_gemm < 16) return false;
+  const double kg = static_cast<double>(q.Kg);
+  const double row_pitch = kg * q.Wq / q.OW + 4.0;
+  const double im2col = kg + 32.0;
+  return row_pitch < im2col;
+}
+
+}  // namespace
+
+void conv2d_backward_weight(const ConvGeometry& g, const float* x, const float* gy, float* gw) {
+  if (conv2d_algorithm(g) == ConvAlgorithm::DepthwiseDirect) {
+    conv_detail::depthwise_backward_weight(g, x, gy, gw);
+    return;
+  }
+  if (use_row_pitch(g, kernel_threads()))
+    backward_weight_row_pitch(g, x, gy, gw);
+  else
+    backward_weight_im2col(g, x, gy, gw);
 }
 
 void conv2d_backward_bias(const ConvGeometry& g, const float* gy, float* gb) {

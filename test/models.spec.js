@@ -351,13 +351,38 @@ describe('models: the inference path', function () {
       assert.ok(calls > 0 && calls <= active, `${name}: ${calls} BatchNorm hook calls`);
       // BatchNorm folded into the weights rounds differently from a separate BatchNorm pass
       assertClose(fused, plain, `${name} fused`, 1e-5);
-      const convs = m.modules().filter((c) => c instanceof R.nn.Conv2d);
+      // (GoogLeNet's auxiliary heads run only in training mode)
+      const convs = m.namedModules().filter(([n, c]) => c instanceof R.nn.Conv2d && !/^aux/.test(n)).map(([, c]) => c);
       assert.ok(convs.every((c) => c.preparedInfo() !== null), `${name}: every conv ran the prepared path`);
       // eval mode with a tape (frozen statistics, trainable weights) goes through the modules too
       m.eval();
       const taped = m.forward(x);
       assert.ok(taped.gradFn);
       assertClose(taped, fused, `${name} with tape`, 1e-5);
+    }
+  });
+
+  it('ResNet inference recycles its activations without changing a value, pass after pass', function () {
+    for (const [name, shape] of [['resnet18', [2, 3, 48, 40]], ['resnet50', [1, 3, 64, 64]]]) {
+      const m = model(name);
+      const x = input(shape, 13), x2 = input(shape, 14);
+      const first = m.predict(x);
+      assert.ok(m.activations.freeBytes > 0, `${name}: the pool holds the activations after a pass`);
+      const other = m.predict(x2);
+      const again = m.predict(x);
+      assert.deepStrictEqual(Array.from(again.data), Array.from(first.data), `${name}: same input, same logits`);
+      assert.notDeepStrictEqual(Array.from(other.data), Array.from(first.data));
+      // a hook anywhere turns recycling off (it could keep an intermediate): same values
+      const h = m.layer2.registerForwardHook(() => {});
+      const held = m.activations.freeBytes;
+      const hooked = m.predict(x);
+      h.remove();
+      assert.strictEqual(m.activations.freeBytes, held, `${name}: no pool traffic with a hook`);
+      assert.deepStrictEqual(Array.from(hooked.data), Array.from(first.data), `${name}: hooked pass`);
+      // the caller's input is never recycled
+      const copy = Float32Array.from(x.data);
+      m.predict(x);
+      assert.deepStrictEqual(Array.from(x.data), Array.from(copy));
     }
   });
 });

@@ -68,6 +68,8 @@ export interface ConvInference {
   /** Added to the output before the ReLU; the output's shape. */
   residual?: Tensor | null;
   relu?: boolean;
+  /** Where the output goes: a buffer of n floats that the kernel overwrites (default: fresh). */
+  alloc?: (n: number) => Float32Array;
 }
 
 const CONV_KEYS = ['stride', 'padding', 'dilation', 'groups'] as const;
@@ -201,8 +203,8 @@ export function convolution(op: string, input: Tensor, weight: Tensor, bias: Ten
       strideH: sh, strideW: sw, padTop: ph[0], padBottom: ph[1], padLeft: pw[0], padRight: pw[1],
       dilationH: dh, dilationW: dw, groups,
     };
+    if (params.inference) return inferenceForward(op, g, x, w, b, params.inference, outShape);
     const y = new Float32Array(N * outChannels * oh * ow);
-    if (params.inference) return inferenceForward(op, g, x, w, b, params.inference, outShape, y);
     be.conv2dForward(g, xData, wData, b ? b.data : null, y);
     const out = new Tensor(y, outShape);
     if (!needsGrad(x, w, b)) return out;
@@ -284,12 +286,16 @@ export function convolution(op: string, input: Tensor, weight: Tensor, bias: Ten
 }
 
 function inferenceForward(op: string, g: ConvGeometry, x: Tensor, w: Tensor, b: Tensor | null,
-                          inf: ConvInference, outShape: number[], y: Float32Array): Tensor {
+                          inf: ConvInference, outShape: number[]): Tensor {
   const r = inf.residual ?? null;
   if (needsGrad(x, w, b, r)) throw new Error(`${op}: the inference path records no gradient; call it without a tape`);
   if (r && (r.shape.length !== outShape.length || r.shape.some((d, i) => d !== outShape[i]))) {
     throw new RangeError(`${op}: residual ${formatShape(r.shape)} must have the output's shape ${formatShape(outShape)}`);
   }
+  const n = g.N * g.K * convOutputSize(g.H, g.R, g.strideH, g.padTop, g.padBottom, g.dilationH) *
+    convOutputSize(g.W, g.S, g.strideW, g.padLeft, g.padRight, g.dilationW);
+  const y = inf.alloc ? inf.alloc(n) : new Float32Array(n);
+  if (!(y instanceof Float32Array) || y.length !== n) throw new RangeError(`${op}: alloc(${n}) must return a Float32Array of ${n} elements`);
   const be = backend();
   be.conv2dForwardPrepared(g, x.data, inf.prepared(be, g), r ? r.data : null, inf.relu ?? false, y);
   return new Tensor(y, outShape);

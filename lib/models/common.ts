@@ -9,6 +9,7 @@ import { BatchNorm2d } from '../nn/normalization';
 import { Conv2d } from '../nn/conv';
 import { Sequential } from '../nn/container';
 import { ReLU } from '../nn/activation';
+import type { ActivationPool } from './activation_pool';
 
 export interface ModelOptions {
   /** Output classes (default 10 for LeNet-5, 1000 for the ImageNet models). */
@@ -177,16 +178,28 @@ function fusable(x: Tensor, conv: Module, bn: Module | null, residual: Tensor | 
     b.runningVar !== null && !needsGrad(x, c.weight, c.bias, b.weight, b.bias, residual);
 }
 
-/** conv -> bn (-> ReLU): one fused kernel for inference, else the modules. */
-export function convBnAct(x: Tensor, conv: Module, bn: Module, relu: boolean): Tensor {
-  if (fusable(x, conv, bn, null)) return (conv as Conv2d).fusedForward(x, { bn: bn as BatchNorm2d, relu });
+/**
+ * Whether a model's forward may recycle its intermediate activations through an
+ * ActivationPool: no tape and no hook anywhere (a hook could keep an intermediate).
+ */
+export function canRecycle(model: Module, x: Tensor): boolean {
+  if (needsGrad(x, ...model.parameters())) return false;
+  for (const m of model.modules()) if (hooked(m)) return false;
+  return true;
+}
+
+/** conv -> bn (-> ReLU): one fused kernel for inference (output from `pool` if given), else the modules. */
+export function convBnAct(x: Tensor, conv: Module, bn: Module, relu: boolean, pool?: ActivationPool): Tensor {
+  if (fusable(x, conv, bn, null)) {
+    return (conv as Conv2d).fusedForward(x, { bn: bn as BatchNorm2d, relu, alloc: pool && ((n) => pool.take(n)) });
+  }
   return batchNormAct((conv as Conv2d).forward(x), bn, relu, x);
 }
 
 /** relu(bn(conv(x)) + residual), a residual block's last step: one fused kernel for inference. */
-export function convBnAddRelu(x: Tensor, conv: Module, bn: Module, residual: Tensor): Tensor {
+export function convBnAddRelu(x: Tensor, conv: Module, bn: Module, residual: Tensor, pool?: ActivationPool): Tensor {
   if (fusable(x, conv, bn, residual)) {
-    return (conv as Conv2d).fusedForward(x, { bn: bn as BatchNorm2d, residual, relu: true });
+    return (conv as Conv2d).fusedForward(x, { bn: bn as BatchNorm2d, residual, relu: true, alloc: pool && ((n) => pool.take(n)) });
   }
   return addRelu(batchNormAct((conv as Conv2d).forward(x), bn, false, x), residual, x);
 }
@@ -218,7 +231,7 @@ export function sequentialFused(seq: Sequential, x: Tensor): Tensor {
 }
 
 /** A projection shortcut Sequential(conv, bn), with the inference path when it has no hooks. */
-export function projection(x: Tensor, seq: Sequential): Tensor {
+export function projection(x: Tensor, seq: Sequential, pool?: ActivationPool): Tensor {
   if (hooked(seq) || seq.length !== 2 || !(seq.get(1) instanceof BatchNorm2d)) return seq.forward(x);
-  return convBnAct(x, seq.get(0), seq.get(1), false);
+  return convBnAct(x, seq.get(0), seq.get(1), false, pool);
 }

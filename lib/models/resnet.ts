@@ -22,9 +22,10 @@ import { MaxPool2d, AdaptiveAvgPool2d } from '../nn/pooling';
 import { kaimingNormal_ } from '../nn/init';
 import { Generator } from '../random';
 import {
-  COMMON_OPTIONS, ModelOptions, checkBooleanOption, checkImageInput, checkModelOptions, checkNumClasses, convBnAct, convBnAddRelu,
+  COMMON_OPTIONS, ModelOptions, checkBooleanOption, checkImageInput, checkModelOptions, checkNumClasses, convBnAct, convBnAddRelu, canRecycle,
   initOrLoad, modelGenerator, projection,
 } from './common';
+import { ActivationPool } from './activation_pool';
 
 interface BlockOptions {
   stride?: number;
@@ -71,9 +72,19 @@ export class BasicBlock extends Module {
   lastBn(): BatchNorm2d { return this.bn2; }
 
   forward(x: Tensor): Tensor {
-    const identity = this.downsample ? projection(x, this.downsample) : x;
-    const out = convBnAct(x, this.conv1, this.bn1, true);
-    return convBnAddRelu(out, this.conv2, this.bn2, identity);
+    return this.forwardPooled(x);
+  }
+
+  /** forward, with the intermediates taken from and given back to `pool` (inference only). */
+  forwardPooled(x: Tensor, pool?: ActivationPool): Tensor {
+    const out = convBnAct(x, this.conv1, this.bn1, true, pool);
+    const identity = this.downsample ? projection(x, this.downsample, pool) : x;
+    const y = convBnAddRelu(out, this.conv2, this.bn2, identity, pool);
+    if (pool) {
+      pool.give(out.data);
+      if (identity !== x) pool.give(identity.data);
+    }
+    return y;
   }
 }
 
@@ -108,10 +119,22 @@ export class Bottleneck extends Module {
   lastBn(): BatchNorm2d { return this.bn3; }
 
   forward(x: Tensor): Tensor {
-    const identity = this.downsample ? projection(x, this.downsample) : x;
-    let out = convBnAct(x, this.conv1, this.bn1, true);
-    out = convBnAct(out, this.conv2, this.bn2, true);
-    return convBnAddRelu(out, this.conv3, this.bn3, identity);
+    return this.forwardPooled(x);
+  }
+
+  /** forward, with the intermediates taken from and given back to `pool` (inference only). */
+  forwardPooled(x: Tensor, pool?: ActivationPool): Tensor {
+    const o1 = convBnAct(x, this.conv1, this.bn1, true, pool);
+    const o2 = convBnAct(o1, this.conv2, this.bn2, true, pool);
+    if (pool) pool.give(o1.data);
+    // the shortcut only now, so that it is not held while conv1 and conv2 run
+    const identity = this.downsample ? projection(x, this.downsample, pool) : x;
+    const y = convBnAddRelu(o2, this.conv3, this.bn3, identity, pool);
+    if (pool) {
+      pool.give(o2.data);
+      if (identity !== x) pool.give(identity.data);
+    }
+    return y;
   }
 }
 
@@ -139,6 +162,8 @@ export class ResNet extends Module {
   avgpool: AdaptiveAvgPool2d;
   fc: Linear;
   readonly block: 'BasicBlock' | 'Bottleneck';
+  /** Activation buffers reused by inference passes (see ActivationPool). */
+  private readonly activations = new ActivationPool();
   readonly layers: number[];
   readonly numClasses: number;
 
@@ -194,9 +219,37 @@ export class ResNet extends Module {
 
   forward(x: Tensor): Tensor {
     checkImageInput('resnet', x, 3, 1);
+    if (this.recyclable(x)) return this.forwardRecycling(x);
     x = this.maxpool.forward(convBnAct(x, this.conv1, this.bn1, true));
     x = this.layer4.forward(this.layer3.forward(this.layer2.forward(this.layer1.forward(x))));
     return this.fc.forward(F.flatten(this.avgpool.forward(x), 1));
+  }
+
+  /** Inference without hooks on the zoo's own blocks: activations can be recycled. */
+  private recyclable(x: Tensor): boolean {
+    const layers = [this.layer1, this.layer2, this.layer3, this.layer4];
+    return layers.every((l) => l.children().every((b) => b instanceof BasicBlock || b instanceof Bottleneck)) &&
+      canRecycle(this, x);
+  }
+
+  /** Inference with every activation but the logits recycled through the model's pool. */
+  private forwardRecycling(input: Tensor): Tensor {
+    const pool = this.activations;
+    // a module that returns its input (an Identity put in place of a layer) keeps it alive
+    const done = (used: Tensor, next: Tensor) => { if (used.data !== next.data && used !== input) pool.give(used.data); };
+    const stem = convBnAct(input, this.conv1, this.bn1, true, pool);
+    let x = this.maxpool.forward(stem);
+    done(stem, x);
+    for (const layer of [this.layer1, this.layer2, this.layer3, this.layer4]) {
+      for (const block of layer.children() as Array<BasicBlock | Bottleneck>) {
+        const next = block.forwardPooled(x, pool);
+        done(x, next);
+        x = next;
+      }
+    }
+    const pooled = this.avgpool.forward(x);
+    done(x, pooled);
+    return this.fc.forward(F.flatten(pooled, 1));
   }
 }
 

@@ -38,6 +38,8 @@ export interface FusedConvOptions {
   /** Added after the BatchNorm (a residual connection); the output's shape. */
   residual?: Tensor | null;
   relu?: boolean;
+  /** Where the output goes: a Float32Array of n elements, overwritten (default: a fresh one). */
+  alloc?: (n: number) => Float32Array;
 }
 
 export interface Conv2dOptions extends ConvOptions {
@@ -184,6 +186,7 @@ abstract class ConvNd extends Module {
         prepared: (be, g) => this.inference.get(be, g, this.weight, this.bias, folded),
         residual: options.residual ?? null,
         relu: options.relu ?? false,
+        alloc: options.alloc,
       },
     });
   }

@@ -93,6 +93,12 @@ const BIG_CONVS = [
   { N: 1, C: 3, H: 15, W: 50, K: 6, R: 7, S: 7, strideH: 1, strideW: 1, padTop: 3, padBottom: 2, padLeft: 3, padRight: -1, dilationH: 1, dilationW: 1, groups: 3 },
   { N: 1, C: 4, H: 10, W: 36, K: 4, R: 3, S: 3, strideH: 1, strideW: 1, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2, dilationH: 2, dilationW: 2, groups: 4 },
   { N: 1, C: 2, H: 9, W: 70, K: 2, R: 3, S: 3, strideH: 3, strideW: 3, padTop: 1, padBottom: 0, padLeft: 1, padRight: 1, dilationH: 1, dilationW: 1, groups: 2 },
+  // backward weight through the row-pitch GEMMs: stride 1 (with h dilation), strided,
+  // few channels with a big filter, groups; negative bottom/right padding
+  { N: 1, C: 16, H: 17, W: 19, K: 24, R: 3, S: 3, strideH: 1, strideW: 1, padTop: 2, padBottom: -1, padLeft: 1, padRight: 2, dilationH: 2, dilationW: 1, groups: 1 },
+  { N: 2, C: 8, H: 23, W: 25, K: 16, R: 3, S: 3, strideH: 2, strideW: 2, padTop: 1, padBottom: -1, padLeft: 1, padRight: 0, dilationH: 1, dilationW: 1, groups: 1 },
+  { N: 2, C: 3, H: 30, W: 29, K: 16, R: 7, S: 7, strideH: 2, strideW: 2, padTop: 3, padBottom: 3, padLeft: 3, padRight: 2, dilationH: 1, dilationW: 1, groups: 1 },
+  { N: 3, C: 12, H: 11, W: 13, K: 18, R: 2, S: 4, strideH: 1, strideW: 1, padTop: 0, padBottom: 1, padLeft: 2, padRight: -1, dilationH: 1, dilationW: 1, groups: 3 },
 ];
 
 /** Pooling rows longer than the vector paths' single-chunk case, and a stride of 3. */

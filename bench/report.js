@@ -54,6 +54,12 @@ function report(wantStat = null) {
       const peers = Object.entries(part.peers).map(([n, i]) => (i.unavailable ? `${n}: not run (${i.unavailable})` : `${n} ${i.version || ''}`));
       if (peers.length) out.push(`Peers: ${peers.join('; ')}.`);
     }
+    if (rec.memory) {
+      const m = rec.memory;
+      const mb = (r) => (r && r.maxRssMB ? `${r.maxRssMB.toFixed(0)} MB` : r && r.error ? `error (${r.error})` : 'not run');
+      const met = m.native && m.native.maxRssMB ? (m.native.maxRssMB <= m.limitMB ? 'met' : 'not met') : 'not measured';
+      out.push('', `Peak RSS of a process that builds ${m.model} and runs two batches of ${m.batch}: native ${mb(m.native)}, onnxruntime ${mb(m.onnxruntime)} (issue 5: at most ${m.limitMB} MB — **${met}**).`);
+    }
     if (rec.floors) {
       const f = gemmFloors(rec.rows, rec.peak, rec.threads, stat);
       if (f.native1024) {

@@ -191,6 +191,37 @@ function runOrt(cases, threads, timing, log) {
   return JSON.parse(line);
 }
 
+// ---- peak memory: ResNet-50 at batch 32, each implementation in a fresh process ----------
+
+const RSS_BATCH = 32;
+const RSS_NATIVE = `
+const R = require(${JSON.stringify(path.join(ROOT, 'dist'))});
+const [threads, batch] = process.argv.slice(1).map(Number);
+R.setBackend('native'); R.setNumThreads(threads);
+const m = R.models.resnet50({ seed: 1 }).eval();
+const x = R.zeros([batch, 3, 224, 224]);
+for (let i = 0; i < 2; i++) m.predict(x);
+console.log(JSON.stringify({ maxRssMB: process.resourceUsage().maxRSS / 1024 }));
+`;
+const RSS_ORT = `
+const ort = require('onnxruntime-node');
+const [file, threads, batch] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3])];
+(async () => {
+  const s = await ort.InferenceSession.create(file, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  const feeds = { x: new ort.Tensor('float32', new Float32Array(batch * 3 * 224 * 224), [batch, 3, 224, 224]) };
+  for (let i = 0; i < 2; i++) await s.run(feeds);
+  console.log(JSON.stringify({ maxRssMB: process.resourceUsage().maxRSS / 1024 }));
+})().catch((e) => { console.error(e); process.exit(1); });
+`;
+
+/** Peak resident memory of a process that builds ResNet-50 and runs two batches of 32. */
+function peakRss(args, cwd) {
+  const r = spawnSync('node', ['-e', ...args], { cwd, encoding: 'utf8', timeout: 1800 * 1000 });
+  const line = (r.stdout || '').trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  if (r.status !== 0 || !line) return { error: `exited ${r.status ?? r.signal}: ${(r.stderr || '').trim().split('\n').pop()}` };
+  return JSON.parse(line);
+}
+
 // ---- the suite ---------------------------------------------------------------------------
 
 function inputFor(n, dims) {
@@ -269,7 +300,17 @@ async function run(ctx) {
     }
     const peers = ort.unavailable ? { onnxruntime: { unavailable: ort.unavailable } } : { onnxruntime: { version: ort.version, threads: ctx.threads } };
     printImagesPerSecond(rows, ctx, peers);
-    return { kind: 'models', metric: 'ms', rows, peers };
+    let memory;
+    if (want.some((m) => m.id === 'resnet50') && !o.quick) {
+      ctx.log(`  peak RSS, ResNet-50 batch ${RSS_BATCH}...`);
+      memory = { model: 'ResNet-50', batch: RSS_BATCH, limitMB: 600 };
+      if (ctx.native) memory.native = peakRss([RSS_NATIVE, String(ctx.threads), String(RSS_BATCH)], ROOT);
+      const ortCase = ortCases.find((c) => c.id === 'resnet50');
+      if (ortCase && !ort.unavailable) memory.onnxruntime = peakRss([RSS_ORT, ortCase.model, String(ctx.threads), String(RSS_BATCH)], BENCH);
+      const mb = (r) => (r && r.maxRssMB ? `${r.maxRssMB.toFixed(0)} MB` : r && r.error ? `error (${r.error})` : 'not run');
+      console.log(`  - peak RSS, ResNet-50 batch ${RSS_BATCH} (two passes, own process): native ${mb(memory.native)}, onnxruntime ${mb(memory.onnxruntime)}`);
+    }
+    return { kind: 'models', metric: 'ms', rows, peers, memory };
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }

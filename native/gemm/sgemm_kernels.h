@@ -39,7 +39,9 @@ struct KernelSet {
   int mr, nr;       // register tile
   int mc, kc, nc;   // cache blocks: A block mc x kc (L3), B block kc x nc (L2); an
                     // A micro-panel mr x kc stays in L1. kc and nc are upper bounds that
-                    // the driver lowers to fit the L1/L2 sizes of the running CPU.
+                    // the driver lowers to fit the L1/L2 sizes of the running CPU. mc is
+                    // large (a thread's whole share of M, usually) because B is packed
+                    // again for every A block, while a bigger A block costs only memory.
   MicroKernel kernel;
   PackA pack_a;
   PackB pack_b;

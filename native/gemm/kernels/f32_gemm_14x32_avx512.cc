@@ -280,7 +280,7 @@ void pack_b(bool trans, int64_t k, int64_t n, const float* b, int64_t ldb, float
 }  // namespace
 
 const KernelSet& avx512_kernels() {
-  static const KernelSet set = {"f32_gemm_14x32_avx512", MR, NR, 1008, 256, 2048,
+  static const KernelSet set = {"f32_gemm_14x32_avx512", MR, NR, 2016, 256, 2048,
                                 kernel_14x32, pack_a, pack_b};
   return set;
 }

@@ -202,7 +202,7 @@ void pack_b(bool trans, int64_t k, int64_t n, const float* b, int64_t ldb, float
 }  // namespace
 
 const KernelSet& avx2_kernels() {
-  static const KernelSet set = {"f32_gemm_6x16_avx2", MR, NR, 1008, 384, 2048,
+  static const KernelSet set = {"f32_gemm_6x16_avx2", MR, NR, 2016, 384, 2048,
                                 kernel_6x16, pack_a, pack_b};
   return set;
 }

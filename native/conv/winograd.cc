@@ -3,6 +3,8 @@
 #define WG_NS wg_baseline
 #include "winograd_kernels.inc"
 
+#include <cstdlib>
+
 #include "receptive/runtime.h"
 
 namespace receptive {
@@ -14,8 +16,12 @@ bool winograd_applies(const ConvGeometry& g) {
 }
 
 int winograd_tile(const ConvGeometry& g) {
-  (void)g;
-  return 4;
+  static const int forced = std::getenv("WG_M") ? std::atoi(std::getenv("WG_M")) : 0;
+  if (forced) return forced;
+  // F(4x4) unless it leaves the GEMMs too few columns (7x7 planes at batch 1: 4 tiles);
+  // F(2x2) then has four times as many tiles and a smaller U to stream per tile.
+  const int64_t tiles4 = g.N * ((g.out_h() + 3) / 4) * ((g.out_w() + 3) / 4);
+  return tiles4 < 16 ? 2 : 4;
 }
 
 bool winograd_preferred(const ConvGeometry& g) {

@@ -1,0 +1,275 @@
+// Winograd convolution (native/conv/winograd*): forced with the policy 'winograd', it must
+// agree with the im2col + GEMM path (policy 'gemm') and with the JS backend over many 3x3
+// stride-1 shapes: odd sizes that are no multiple of the tile, 1x1 up to larger planes,
+// channel counts off the 16-lane vectors, groups, padding 0/1/2 and asymmetric or negative
+// bottom/right padding, with and without bias; both tiles (F(4x4,3x3), and F(2x2,3x3),
+// which the kernel takes when F(4x4) would leave fewer than 16 tiles); and through
+// prepared weights with scale, bias, residual and ReLU. Every case runs on each ISA the CPU
+// has (only RECEPTIVE_ISA's when that is set) at 1 and 2 threads. Skipped when the native
+// addon is unavailable or RECEPTIVE_BACKEND=js.
+//
+// Tolerance: the transforms multiply inputs by up to 5 (B^T, twice) and outputs by up to
+// 8 (A^T, twice) and the filter transform divides by 6 and 24, so F(4x4) loses a few bits
+// next to the direct sum: measured errors are 1e-6..1e-5 of max|y| for C up to 512, so the
+// fixtures' 1e-4 * max|y| + 1e-3 * |y| still holds with an order of magnitude to spare.
+'use strict';
+const assert = require('assert');
+const select = require('../dist/backend/select');
+const { assertClose } = require('./helpers/fixtures');
+
+function mulberry32(seed) {
+  let a = seed >>> 0;
+  return function () {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const rng = mulberry32(20261129);
+const int = (lo, hi) => lo + Math.floor(rng() * (hi - lo + 1));
+const pick = (arr) => arr[Math.floor(rng() * arr.length)];
+
+function randArray(n, seed) {
+  const r = mulberry32(seed);
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = r() * 2 - 1;
+  return a;
+}
+
+const outSize = (n, before, after) => n + before + after - 2;
+const outHW = (g) => [outSize(g.H, g.padTop, g.padBottom), outSize(g.W, g.padLeft, g.padRight)];
+// The tile the kernel picks (winograd_tile in native/conv/winograd.cc).
+const tileOf = (g) => {
+  const [OH, OW] = outHW(g);
+  return g.N * Math.ceil(OH / 4) * Math.ceil(OW / 4) < 16 ? 2 : 4;
+};
+
+function conv(o) {
+  return Object.assign({ N: 1, R: 3, S: 3, strideH: 1, strideW: 1, padTop: 1, padBottom: 1,
+    padLeft: 1, padRight: 1, dilationH: 1, dilationW: 1, groups: 1 }, o);
+}
+const pad = (t, b, l, r) => ({ padTop: t, padBottom: b, padLeft: l, padRight: r });
+
+// Layer-like shapes and edge cases chosen by hand.
+const FIXED = [
+  conv({ N: 2, C: 64, H: 14, W: 14, K: 64 }),                       // ResNet stage 1, small plane
+  conv({ N: 1, C: 32, H: 28, W: 28, K: 48 }),
+  conv({ N: 2, C: 256, H: 7, W: 7, K: 64 }),                        // F(4x4), C512-like reduction
+  conv({ N: 1, C: 128, H: 7, W: 7, K: 96 }),                        // batch 1, 7x7: F(2x2)
+  conv({ N: 3, C: 37, H: 13, W: 11, K: 19, ...pad(1, -1, 1, 2) }),  // odd, asymmetric, negative
+  conv({ N: 2, C: 17, H: 23, W: 70, K: 33, ...pad(0, 0, 0, 0) }),   // valid, wide
+  conv({ N: 1, C: 20, H: 61, W: 45, K: 24, ...pad(2, 2, 2, 2) }),   // pad 2 (several tiles)
+  conv({ N: 2, C: 12, H: 9, W: 17, K: 18, groups: 3, ...pad(0, 1, 2, 1) }),
+  conv({ N: 2, C: 32, H: 10, W: 10, K: 64, groups: 2 }),
+  conv({ N: 1, C: 8, H: 1, W: 1, K: 5 }),                           // 1x1 input, padding only
+  conv({ N: 1, C: 9, H: 3, W: 3, K: 7, ...pad(0, 0, 0, 0) }),       // 1x1 output
+  conv({ N: 1, C: 16, H: 3, W: 40, K: 16, ...pad(1, -1, 0, -2) }),  // one output row
+  conv({ N: 1, C: 6, H: 100, W: 90, K: 10 }),                       // larger plane
+];
+
+function randomConv() {
+  for (;;) {
+    const groups = pick([1, 1, 1, 2, 3]);
+    const Cg = pick([int(2, 8), int(2, 40), int(9, 70)]), Kg = pick([int(2, 8), int(2, 40), int(9, 70)]);
+    const p = () => int(0, 2);
+    const after = () => (rng() < 0.25 ? -int(1, 2) : p());
+    const g = conv({ N: int(1, 3), C: Cg * groups, K: Kg * groups, groups,
+      H: int(1, 30), W: int(1, 40), padTop: p(), padLeft: p(), padBottom: after(), padRight: after() });
+    const [OH, OW] = outHW(g);
+    if (OH >= 1 && OW >= 1) return g;
+  }
+}
+
+const CASES = FIXED.concat(Array.from({ length: 80 }, randomConv));
+
+const label = (g) => `N${g.N} C${g.C} ${g.H}x${g.W} K${g.K} ` +
+  `p${g.padTop},${g.padBottom},${g.padLeft},${g.padRight} g${g.groups} F${tileOf(g)}`;
+
+describe('conv2d Winograd kernel (native)', function () {
+  let native = null, js = null, threads0 = 1, isa0 = null, policy0 = 'auto';
+  const isas = [];
+
+  before(function () {
+    if (process.env.RECEPTIVE_BACKEND === 'js') this.skip();
+    native = select.tryNative();
+    if (!native) this.skip();
+    js = select.getBackendInstance('js');
+    threads0 = native.getNumThreads();
+    isa0 = native.info().isa;
+    policy0 = native.getConvAlgorithm();
+    const wanted = process.env.RECEPTIVE_ISA ? [isa0] : ['scalar', 'avx2', 'avx512'];
+    for (const isa of wanted) {
+      try {
+        native.setIsa(isa);
+        isas.push(isa);
+      } catch (e) {
+        if (!(e instanceof RangeError)) throw e;
+      }
+    }
+    native.setIsa(isa0);
+  });
+  after(function () {
+    if (!native) return;
+    native.setNumThreads(threads0);
+    native.setIsa(isa0);
+    native.setConvAlgorithm(policy0);
+  });
+
+  /** Calls fn() under every ISA and thread count, with the policy set. */
+  function eachSetting(policy, fn) {
+    for (const isa of isas) {
+      for (const t of [1, 2]) {
+        native.setIsa(isa);
+        native.setNumThreads(t);
+        native.setConvAlgorithm(policy);
+        fn(`${isa} ${t}t`);
+      }
+    }
+  }
+
+  it('both tiles are covered', function () {
+    const tiles = new Set(CASES.map(tileOf));
+    assert.ok(tiles.has(2) && tiles.has(4));
+  });
+
+  it('is chosen when forced on 3x3 stride-1 layers only, never under gemm', function () {
+    for (const g of CASES) {
+      native.setConvAlgorithm('winograd');
+      assert.strictEqual(native.convAlgorithm(g), 'winograd', label(g));
+      native.setConvAlgorithm('gemm');
+      assert.notStrictEqual(native.convAlgorithm(g), 'winograd', label(g));
+    }
+    native.setConvAlgorithm('winograd');
+    for (const o of [{ strideH: 2, strideW: 2 }, { dilationH: 2, dilationW: 2, ...pad(2, 2, 2, 2) },
+      { R: 5, S: 5, ...pad(2, 2, 2, 2) }, { R: 1, S: 1, ...pad(0, 0, 0, 0) }, { R: 3, S: 1 }]) {
+      const g = conv({ N: 1, C: 64, H: 14, W: 14, K: 64, ...o });
+      assert.notStrictEqual(native.convAlgorithm(g), 'winograd', JSON.stringify(o));
+    }
+    // Depthwise layers keep their kernel.
+    assert.strictEqual(native.convAlgorithm(conv({ C: 32, H: 14, W: 14, K: 32, groups: 32 })),
+      'depthwise-direct');
+  });
+
+  it('auto picks it for ResNet 3x3 layers (not on scalar), not for few channels', function () {
+    native.setConvAlgorithm('auto');
+    for (const isa of isas) {
+      native.setIsa(isa);
+      for (const [C, H] of [[64, 56], [128, 28], [256, 14], [512, 7]]) {
+        for (const N of [1, 8, 32]) {
+          const a = native.convAlgorithm(conv({ N, C, H, W: H, K: C }));
+          assert.strictEqual(a, isa === 'scalar' ? 'im2col-gemm' : 'winograd', `${isa} C${C} ${H} N${N}`);
+        }
+      }
+      assert.notStrictEqual(native.convAlgorithm(conv({ N: 8, C: 16, H: 56, W: 56, K: 16 })), 'winograd');
+    }
+    native.setIsa(isa0);
+  });
+
+  CASES.forEach((g, i) => {
+    it(`#${i} ${label(g)}: winograd = gemm = js`, function () {
+      const [OH, OW] = outHW(g);
+      const x = randArray(g.N * g.C * g.H * g.W, 5 * i + 1);
+      const w = randArray(g.K * (g.C / g.groups) * 9, 5 * i + 2);
+      const bias = i % 3 === 2 ? null : randArray(g.K, 5 * i + 3);
+      const want = new Float32Array(g.N * g.K * OH * OW);
+      js.conv2dForward(g, x, w, bias, want);
+      native.setConvAlgorithm('gemm');
+      const viaGemm = new Float32Array(want.length).fill(NaN);
+      native.conv2dForward(g, x, w, bias, viaGemm);
+      assertClose(viaGemm, want, `${label(g)} gemm`, 1e-4);
+      eachSetting('winograd', (s) => {
+        const y = new Float32Array(want.length).fill(NaN);
+        native.conv2dForward(g, x, w, bias, y);
+        assertClose(y, want, `${label(g)} winograd ${s}`, 1e-4);
+        assertClose(y, viaGemm, `${label(g)} winograd vs gemm ${s}`, 1e-4);
+      });
+    });
+  });
+
+  CASES.filter((g, i) => i < FIXED.length || i % 3 === 0).forEach((g, i) => {
+    it(`prepared #${i} ${label(g)}: scale, bias, residual, relu`, function () {
+      const [OH, OW] = outHW(g);
+      const x = randArray(g.N * g.C * g.H * g.W, 7 * i + 1);
+      const w = randArray(g.K * (g.C / g.groups) * 9, 7 * i + 2);
+      const scale = randArray(g.K, 7 * i + 3);
+      const bias = randArray(g.K, 7 * i + 4);
+      const residual = randArray(g.N * g.K * OH * OW, 7 * i + 5);
+      for (const [sc, b, res, relu] of [[scale, bias, residual, true], [null, null, null, false],
+        [scale, null, null, true], [null, bias, residual, false]]) {
+        const jp = js.prepareConv2d(g, w, sc, b);
+        const want = new Float32Array(residual.length);
+        js.conv2dForwardPrepared(g, x, jp, res, relu, want);
+        eachSetting('winograd', (s) => {
+          const p = native.prepareConv2d(g, w, sc, b);
+          assert.strictEqual(p.algorithm, 'winograd');
+          const y = new Float32Array(want.length).fill(NaN);
+          native.conv2dForwardPrepared(g, x, p, res, relu, y);
+          assertClose(y, want, `${label(g)} prepared ${s} relu=${relu}`, 1e-4);
+        });
+      }
+    });
+  });
+
+  it('prepared weights hold no GEMM panels and fit other batch sizes and paddings', function () {
+    const g = FIXED[0];
+    const w = randArray(g.K * g.C * 9, 81);
+    native.setConvAlgorithm('winograd');
+    const p = native.prepareConv2d(g, w, null, null);
+    const info = native.preparedConv2dInfo ? native.preparedConv2dInfo(p) : p;
+    // 36 transformed 64x64 tiles (rows padded to the GEMM kernel's tile), nothing else.
+    if (info.bytes !== undefined) assert.ok(info.bytes <= 36 * 80 * 64 * 4 * 1.05, `${info.bytes} bytes`);
+    for (const g2 of [{ ...g, N: 1 }, { ...g, N: 3, H: 9, W: 15 }, { ...g, ...pad(0, -1, 2, 0) }]) {
+      const [OH, OW] = outHW(g2);
+      const x = randArray(g2.N * g2.C * g2.H * g2.W, 82);
+      const want = new Float32Array(g2.N * g2.K * OH * OW);
+      js.conv2dForward(g2, x, w, null, want);
+      const y = new Float32Array(want.length).fill(NaN);
+      native.conv2dForwardPrepared(g2, x, p, null, false, y);
+      assertClose(y, want, `prepared for ${label(g)}, run on ${label(g2)}`, 1e-4);
+    }
+  });
+
+  it('prepared weights keep working after the ISA changes', function () {
+    const g = FIXED[1];
+    const [OH, OW] = outHW(g);
+    const x = randArray(g.N * g.C * g.H * g.W, 91);
+    const w = randArray(g.K * g.C * 9, 92);
+    const want = new Float32Array(g.N * g.K * OH * OW);
+    js.conv2dForwardPrepared(g, x, js.prepareConv2d(g, w, null, null), null, false, want);
+    native.setConvAlgorithm('winograd');
+    native.setIsa(isas[isas.length - 1]);
+    const p = native.prepareConv2d(g, w, null, null);
+    for (const isa of isas) {
+      native.setIsa(isa);
+      const y = new Float32Array(want.length).fill(NaN);
+      native.conv2dForwardPrepared(g, x, p, null, false, y);
+      assertClose(y, want, `prepared on ${isas[isas.length - 1]}, run on ${isa}`, 1e-4);
+    }
+    native.setIsa(isa0);
+  });
+
+  it('keeps NaN and large magnitudes apart: a NaN input poisons only its own outputs', function () {
+    const g = conv({ N: 1, C: 16, H: 12, W: 12, K: 16 });
+    const x = randArray(g.C * g.H * g.W, 101);
+    x[5 * 12 + 5] = NaN;  // channel 0, row 5, column 5
+    const w = randArray(g.K * g.C * 9, 102);
+    native.setConvAlgorithm('winograd');
+    const y = new Float32Array(g.K * 144);
+    native.conv2dForward(g, x, w, null, y);
+    // Outputs whose 3x3 window misses (5, 5) stay finite... except that a Winograd tile mixes
+    // its whole (m+2)^2 patch: the NaN reaches every output of the tiles whose patch holds it.
+    const m = tileOf(g);
+    for (let oh = 0; oh < 12; oh++) {
+      for (let ow = 0; ow < 12; ow++) {
+        const th = Math.floor(oh / m), tw = Math.floor(ow / m);
+        const inPatch = 5 + 1 >= th * m && 5 + 1 < th * m + m + 2 && 5 + 1 >= tw * m && 5 + 1 < tw * m + m + 2;
+        const v = y[oh * 12 + ow];
+        if (!inPatch) assert.ok(Number.isFinite(v), `(${oh}, ${ow}) = ${v}`);
+        if (Math.abs(oh - 5) <= 1 && Math.abs(ow - 5) <= 1) assert.ok(Number.isNaN(v), `(${oh}, ${ow}) = ${v}`);
+      }
+    }
+  });
+});

@@ -123,10 +123,40 @@ void apply_epilogue_planes(const ConvGeometry& g, const ConvEpilogue& ep, bool b
 
 namespace {
 
+// A filter that covers the whole unpadded input (LeNet's C5, a classifier written as a
+// convolution): one output per image and channel, so the convolution is the product
+// Y^T (K x N) = W (K x CRS) x X^T, X = the images as rows of CRS values.
+bool covers_whole_input(const ConvGeometry& g) {
+  return g.groups == 1 && g.R == g.H && g.S == g.W && g.pad_top == 0 && g.pad_bottom == 0 &&
+         g.pad_left == 0 && g.pad_right == 0 && g.dilation_h == 1 && g.dilation_w == 1;
+}
+
+void forward_whole_input(const ConvGeometry& g, const float* x, const float* w,
+                         const SgemmPackedA* packs, const ConvEpilogue& ep, float* y) {
+  const int64_t CRS = g.C * g.R * g.S;
+  float* yt = thread_scratch(1, g.K * g.N);
+  if (packs)
+    sgemm(packs[0], true, g.N, 1.f, x, CRS, 0.f, yt, g.N);
+  else
+    sgemm(false, true, g.K, g.N, CRS, 1.f, w, CRS, x, CRS, 0.f, yt, g.N);
+  // y and the residual are [N, K] (1x1 planes): transpose with the output stage
+  for (int64_t n = 0; n < g.N; n++)
+    for (int64_t k = 0; k < g.K; k++) {
+      float v = yt[k * g.N + n] + (ep.bias ? ep.bias[k] : 0.f) +
+                (ep.residual ? ep.residual[n * g.K + k] : 0.f);
+      if (ep.relu && v < 0.f) v = 0.f;
+      y[n * g.K + k] = v;
+    }
+}
+
 // The GEMM-based forward with per-group weights w (raw, [K, CRS]) or packs (prepared;
 // then w is unused).
 void forward_gemm(const ConvGeometry& g, const float* x, const float* w,
                   const SgemmPackedA* packs, const ConvEpilogue& ep, float* y) {
+  if (covers_whole_input(g)) {
+    forward_whole_input(g, x, w, packs, ep, y);
+    return;
+  }
   const int nt = kernel_threads();
   const Plan p = make_plan(g, nt);
   const int64_t HW = g.H * g.W, OHW = p.OHW;

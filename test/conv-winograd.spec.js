@@ -153,7 +153,7 @@ describe('conv2d Winograd kernel (native)', function () {
       'depthwise-direct');
   });
 
-  it('auto picks it for ResNet 3x3 layers (not on scalar), not for few channels', function () {
+  it('auto picks it for ResNet 3x3 layers (not on scalar), not for few channels or tiny planes', function () {
     native.setConvAlgorithm('auto');
     for (const isa of isas) {
       native.setIsa(isa);
@@ -163,7 +163,9 @@ describe('conv2d Winograd kernel (native)', function () {
           assert.strictEqual(a, isa === 'scalar' ? 'im2col-gemm' : 'winograd', `${isa} C${C} ${H} N${N}`);
         }
       }
-      assert.notStrictEqual(native.convAlgorithm(conv({ N: 8, C: 16, H: 56, W: 56, K: 16 })), 'winograd');
+      assert.notStrictEqual(native.convAlgorithm(conv({ N: 8, C: 12, H: 56, W: 56, K: 12 })), 'winograd');
+      // A 4x4 plane at batch 1 is one tile: the GEMMs get no columns.
+      assert.notStrictEqual(native.convAlgorithm(conv({ N: 1, C: 256, H: 4, W: 4, K: 256 })), 'winograd');
     }
     native.setIsa(isa0);
   });

@@ -3,8 +3,6 @@
 #define WG_NS wg_baseline
 #include "winograd_kernels.inc"
 
-#include <cstdlib>
-
 #include "receptive/runtime.h"
 
 namespace receptive {
@@ -16,12 +14,14 @@ bool winograd_applies(const ConvGeometry& g) {
 }
 
 int winograd_tile(const ConvGeometry& g) {
-  static const int forced = std::getenv("WG_M") ? std::atoi(std::getenv("WG_M")) : 0;
-  if (forced) return forced;
   // F(4x4) unless it leaves the GEMMs too few columns (7x7 planes at batch 1: 4 tiles);
-  // F(2x2) then has four times as many tiles and a smaller U to stream per tile.
+  // F(2x2) then has four times as many tiles and a smaller U to stream per tile. Also
+  // F(2x2) where F(4x4)'s transformed filters would pass 32 MiB (36 / 9 = 4x the plain
+  // weights; 512x512 layers: 38 MiB against 17 MiB): held per layer by prepared weights,
+  // they would dominate a model's memory (ResNet-50's 3x3 layers: 181 MiB against 45).
   const int64_t tiles4 = g.N * ((g.out_h() + 3) / 4) * ((g.out_w() + 3) / 4);
-  return tiles4 < 16 ? 2 : 4;
+  const int64_t bytes4 = 36 * g.K * (g.C / g.groups) * static_cast<int64_t>(sizeof(float));
+  return tiles4 < 16 || bytes4 > (int64_t(32) << 20) ? 2 : 4;
 }
 
 bool winograd_preferred(const ConvGeometry& g) {

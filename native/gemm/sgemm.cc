@@ -26,6 +26,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <new>
+#include <cstdlib>
 
 #include "receptive/gemm.h"
 #include "receptive/runtime.h"
@@ -164,12 +165,16 @@ Plan plan_block(const KernelSet& ks, const Problem& p, const PrepackedA* pre, in
     pl.kc = pre->kc;
   } else if (g_override.kc) {
     pl.kc = balanced_block(K, g_override.kc, 1);
-  } else if (pl.unpacked_a) {
+  } else if (pl.unpacked_a && !pl.unpacked_b) {
     // Nothing of A is kept in L1, so K need not be blocked for it: one pass writes C once
     // and lets each A row stream (blocking 1000x32x2048 by 256 was 20% slower). Only the
     // packed B block (kc x N) must stay within half of L2.
-    const int64_t b_bytes = pl.unpacked_b ? 4 * nr : 4 * round_up(N, nr);
+    const int64_t b_bytes = 4 * round_up(N, nr);
     pl.kc = balanced_block(K, std::max<int64_t>(ks.kc, l2_cache_bytes() / 2 / b_bytes), 1);
+  } else if (pl.unpacked_a) {
+    // Both in place: the B panel is what every A tile reuses, so it should stay in L1
+    // (kc = K was 20% slower on 128x196x2304).
+    pl.kc = balanced_block(K, std::max<int64_t>(ks.kc, l1d_cache_bytes() / (4 * nr)), 1);
   } else {
     pl.kc = choose_kc(ks, K);
   }
@@ -332,7 +337,7 @@ Grid choose_grid(const KernelSet& ks, int64_t M, int64_t N, int threads, const P
 
 // Each thread gets at least this many multiply-adds (about 2 us of work); below that,
 // waking another thread costs more than it saves.
-constexpr double kMinFmasPerThread = 1 << 18;
+static const double kMinFmasPerThread = getenv("RX_MINF") ? atof(getenv("RX_MINF")) : (1 << 18);
 
 // The rectangle of thread t (of g.tm * g.tn) in an M x N problem.
 void run_part(const KernelSet& ks, const Problem& p, const PrepackedA* pre, int64_t M,

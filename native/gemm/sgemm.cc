@@ -26,7 +26,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <new>
-#include <cstdlib>
 
 #include "receptive/gemm.h"
 #include "receptive/runtime.h"
@@ -337,7 +336,10 @@ Grid choose_grid(const KernelSet& ks, int64_t M, int64_t N, int threads, const P
 
 // Each thread gets at least this many multiply-adds (about 2 us of work); below that,
 // waking another thread costs more than it saves.
-static const double kMinFmasPerThread = getenv("RX_MINF") ? atof(getenv("RX_MINF")) : (1 << 18);
+// (Measured on the shared 2-core machine: splitting 64x64x64 or 16x100x150 over two
+// threads gained ~10% when the machine was idle and lost 100x when it was loaded, because
+// a 3 us problem waits a whole scheduler tick for a preempted worker.)
+constexpr double kMinFmasPerThread = 1 << 18;
 
 // The rectangle of thread t (of g.tm * g.tn) in an M x N problem.
 void run_part(const KernelSet& ks, const Problem& p, const PrepackedA* pre, int64_t M,

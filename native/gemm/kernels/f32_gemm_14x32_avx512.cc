@@ -114,7 +114,16 @@ void tile(int64_t k, const float* a, int64_t sa, const float* bp, int64_t ldbp, 
     pf += pf_ld;
   }
   const __m512 va = _mm512_set1_ps(alpha);
-  if (beta == 0.f) {
+  if (beta == 0.f && alpha == 1.f) {
+    // The common case (a plain product): no multiply ahead of the stores, which matters
+    // for shallow tiles (K = 64: ~900 cycles of FMAs, ~60 of epilogue).
+#pragma GCC unroll 14
+    for (int i = 0; i < ROWS; i++) {
+      float* ci = c + i * ldc;
+      if (NV == 2) _mm512_storeu_ps(ci, acc[i][0]);
+      _mm512_mask_storeu_ps(ci + 16 * (NV - 1), last, acc[i][NV - 1]);
+    }
+  } else if (beta == 0.f) {
 #pragma GCC unroll 14
     for (int i = 0; i < ROWS; i++) {
       float* ci = c + i * ldc;

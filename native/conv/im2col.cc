@@ -1,5 +1,10 @@
 #include "im2col.h"
 
+#define COL_NS baseline
+#include "col2im_kernels.inc"
+
+#include "receptive/runtime.h"
+
 #include <cstring>
 
 namespace receptive {
@@ -40,30 +45,14 @@ void im2col_rows(const ConvGeometry& g, int64_t Cg, const float* x, int64_t oh0,
 
 void col2im_rows(const ConvGeometry& g, int64_t Cg, const float* col, int64_t oh0, int64_t oh1,
                  float* gx, int64_t ld, int threads) {
-  const int64_t H = g.H, W = g.W, R = g.R, S = g.S, OW = g.out_w();
-  const int64_t sh = g.stride_h, sw = g.stride_w, dh = g.dilation_h, dw = g.dilation_w;
-#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
-  for (int64_t c = 0; c < Cg; c++) {
-    float* gc = gx + c * H * W;
-    for (int64_t r = 0; r < R; r++) {
-      for (int64_t s = 0; s < S; s++) {
-        const float* src = col + ((c * R + r) * S + s) * ld;
-        const int64_t iw0 = s * dw - g.pad_left;
-        int64_t lo, hi;
-        valid_range(iw0, sw, W, OW, &lo, &hi);
-        for (int64_t oh = oh0; oh < oh1; oh++, src += OW) {
-          const int64_t ih = oh * sh + r * dh - g.pad_top;
-          if (ih < 0 || ih >= H) continue;
-          float* dst = gc + ih * W + iw0;
-          if (sw == 1) {
-            for (int64_t ow = lo; ow < hi; ow++) dst[ow] += src[ow];
-          } else {
-            for (int64_t ow = lo; ow < hi; ow++) dst[ow * sw] += src[ow];
-          }
-        }
-      }
-    }
+#if defined(__x86_64__)
+  switch (active_isa()) {
+    case Isa::Avx512: return avx512::col2im_rows(g, Cg, col, oh0, oh1, gx, ld, threads);
+    case Isa::Avx2: return avx2::col2im_rows(g, Cg, col, oh0, oh1, gx, ld, threads);
+    default: break;
   }
+#endif
+  baseline::col2im_rows(g, Cg, col, oh0, oh1, gx, ld, threads);
 }
 
 }  // namespace conv_detail

@@ -20,6 +20,17 @@ void im2col_rows(const ConvGeometry& g, int64_t Cg, const float* x, int64_t oh0,
 void col2im_rows(const ConvGeometry& g, int64_t Cg, const float* col, int64_t oh0, int64_t oh1,
                  float* gx, int64_t ld, int threads);
 
+// One col2im per ISA (col2im_kernels.inc); col2im_rows dispatches among them.
+#define RECEPTIVE_COL2IM_DECLARE(ns)                                                        \
+  namespace ns {                                                                            \
+  void col2im_rows(const ConvGeometry& g, int64_t Cg, const float* col, int64_t oh0,       \
+                   int64_t oh1, float* gx, int64_t ld, int threads);                        \
+  }
+RECEPTIVE_COL2IM_DECLARE(baseline)
+RECEPTIVE_COL2IM_DECLARE(avx2)
+RECEPTIVE_COL2IM_DECLARE(avx512)
+#undef RECEPTIVE_COL2IM_DECLARE
+
 // Output columns ow in [lo, hi) read input columns ow*stride + offset inside [0, W).
 inline void valid_range(int64_t offset, int64_t stride, int64_t W, int64_t OW, int64_t* lo,
                         int64_t* hi) {

@@ -94,6 +94,8 @@ export interface Backend {
   /** y[N, K, OH, OW] = conv(x[N, C, H, W], w[K, C/g, R, S]) + bias[K] (bias may be null). */
   conv2dForward(g: ConvGeometry, x: Float32Array, w: Float32Array, bias: Float32Array | null,
                 y: Float32Array): void;
+  /** The forward algorithm the kernels pick for a geometry ('js' on the JS backend). */
+  convAlgorithm(g: ConvGeometry): string;
   /**
    * Prepares w[K, C/g, R, S] for conv2dForwardPrepared: w'[k] = w[k] * scale[k] (scale
    * null: 1), bias' = bias (null: none). The arrays may change afterwards; the prepared

@@ -63,9 +63,6 @@ export interface NativeBackend extends Backend {
   /** Forces the kernels' instruction set ('scalar' | 'avx2' | 'avx512'); RangeError if the
    *  CPU or the build cannot run it. */
   setIsa(name: string): void;
-  /** Which forward convolution algorithm the kernels pick for a geometry:
-   *  'im2col-gemm' | 'gemm-1x1' | 'winograd' | 'direct-small' | 'depthwise-direct'. */
-  convAlgorithm(g: ConvGeometry): string;
   /** Restricts the forward algorithm choice: 'auto' (by shape, the default), or forces
    *  'gemm', 'winograd' or 'direct' wherever it applies (tests run every path this way).
    *  The RECEPTIVE_CONV_ALGO environment variable sets the initial value. Weights already

@@ -27,8 +27,9 @@ import { Generator } from '../random';
 import type { ModelOutput } from '../train/fit';
 import {
   COMMON_OPTIONS, ModelOptions, checkBooleanOption, checkImageInput, checkModelOptions, checkNumClasses, checkProbability,
-  convBnAct, initOrLoad, modelGenerator, reluFresh, truncNormal_,
+  canRecycle, convBnAct, initOrLoad, modelGenerator, reluFresh, truncNormal_,
 } from './common';
+import { ActivationPool } from './activation_pool';
 
 /** Conv (no bias) + BatchNorm(eps 0.001) + ReLU: torchvision's BasicConv2d. */
 export class BasicConv2d extends Module {
@@ -79,6 +80,22 @@ export class Inception extends Module {
 
   forward(x: Tensor): Tensor {
     return concat([this.branch1.forward(x), this.branch2.forward(x), this.branch3.forward(x), this.branch4.forward(x)], 1);
+  }
+
+  /** forward with the branch outputs and intermediates recycled through `pool` (inference only). */
+  forwardPooled(x: Tensor, pool: ActivationPool): Tensor {
+    const two = (seq: Sequential, input: Tensor): Tensor => {
+      const a = seq.get(0) as Module, b = seq.get(1) as BasicConv2d;
+      const mid = a instanceof BasicConv2d ? convBnAct(input, a.conv, a.bn, true, pool) : a.forward(input) as Tensor;
+      const out = convBnAct(mid, b.conv, b.bn, true, pool);
+      pool.retire(mid, out, input);
+      return out;
+    };
+    const parts = [convBnAct(x, this.branch1.conv, this.branch1.bn, true, pool), two(this.branch2, x),
+      two(this.branch3, x), two(this.branch4, x)];
+    const y = pool.concatChannels(parts);
+    for (const p of parts) pool.give(p.data);
+    return y;
   }
 }
 
@@ -149,6 +166,8 @@ export class GoogLeNet extends Module {
   avgpool: AdaptiveAvgPool2d;
   dropout: Dropout;
   fc: Linear;
+  /** Activation buffers reused by inference passes (see ActivationPool). */
+  private readonly activations = new ActivationPool();
   readonly auxLogits: boolean;
   readonly transformInput: boolean;
   readonly largeBranchKernel: 3 | 5;
@@ -203,6 +222,36 @@ export class GoogLeNet extends Module {
     });
   }
 
+  /** Eval-mode inference on the zoo's own blocks with no hooks or tape: activations can be recycled. */
+  private recyclable(x: Tensor): boolean {
+    const blocks = [this.inception3a, this.inception3b, this.inception4a, this.inception4b, this.inception4c,
+      this.inception4d, this.inception4e, this.inception5a, this.inception5b];
+    return blocks.every((b) => b instanceof Inception && b.branch2.length === 2 && b.branch3.length === 2 && b.branch4.length === 2) &&
+      [this.conv1, this.conv2, this.conv3].every((c) => c instanceof BasicConv2d) && canRecycle(this, x);
+  }
+
+  /** Inference with every activation but the logits recycled through the model's pool. */
+  private forwardRecycling(input: Tensor): Tensor {
+    const pool = this.activations;
+    let x = input;
+    const step = (next: Tensor) => { pool.retire(x, next, input); x = next; };
+    step(this.transformed(x));
+    const conv = (c: BasicConv2d) => step(convBnAct(x, c.conv, c.bn, true, pool));
+    const layer = (m: Module) => step(m.forward(x) as Tensor);
+    conv(this.conv1); layer(this.maxpool1);
+    conv(this.conv2); conv(this.conv3); layer(this.maxpool2);
+    for (const b of [this.inception3a, this.inception3b]) step(b.forwardPooled(x, pool));
+    layer(this.maxpool3);
+    for (const b of [this.inception4a, this.inception4b, this.inception4c, this.inception4d, this.inception4e]) step(b.forwardPooled(x, pool));
+    layer(this.maxpool4);
+    for (const b of [this.inception5a, this.inception5b]) step(b.forwardPooled(x, pool));
+    layer(this.avgpool);
+    const flat = F.flatten(x, 1);
+    const logits = this.fc.forward(this.dropout.forward(flat));
+    pool.retire(x, logits, input);
+    return logits;
+  }
+
   private transformed(x: Tensor): Tensor {
     if (!this.transformInput) return x;
     // x_c * (std_c / 0.5) + (mean_c - 0.5) / 0.5, per channel
@@ -215,6 +264,7 @@ export class GoogLeNet extends Module {
 
   forward(input: Tensor): Tensor | GoogLeNetOutputs {
     checkImageInput('googlenet', input, 3, 1);
+    if (!this.training && this.recyclable(input)) return this.forwardRecycling(input);
     let x = this.transformed(input);
     x = this.maxpool1.forward(this.conv1.forward(x));
     x = this.maxpool2.forward(this.conv3.forward(this.conv2.forward(x)));

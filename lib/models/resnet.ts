@@ -235,8 +235,7 @@ export class ResNet extends Module {
   /** Inference with every activation but the logits recycled through the model's pool. */
   private forwardRecycling(input: Tensor): Tensor {
     const pool = this.activations;
-    // a module that returns its input (an Identity put in place of a layer) keeps it alive
-    const done = (used: Tensor, next: Tensor) => { if (used.data !== next.data && used !== input) pool.give(used.data); };
+    const done = (used: Tensor, next: Tensor) => pool.retire(used, next, input);
     const stem = convBnAct(input, this.conv1, this.bn1, true, pool);
     let x = this.maxpool.forward(stem);
     done(stem, x);

@@ -111,7 +111,17 @@ export abstract class Module {
     }
     const id = nextHookId++;
     map.set(id, hook);
-    return { remove: () => { map.delete(id); } };
+    return {
+      remove: () => {
+        map.delete(id);
+        // with no hook left, forward is the class's again (and the fused inference paths,
+        // which step aside for hooked modules, apply again)
+        if (this._hooks.size === 0 && this._preHooks.size === 0 && this._rawForward !== null) {
+          delete (this as { forward?: unknown }).forward;
+          this._rawForward = null;
+        }
+      },
+    };
   }
 
   /** The class name, as shown by toString() (`Conv2d`, `Sequential`, ...). */

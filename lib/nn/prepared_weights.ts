@@ -25,8 +25,10 @@ export class PreparedWeights {
   /** The prepared form of conv(w, bias) (then bn) for geometry g on backend be. */
   get(be: Backend, g: ConvGeometry, weight: Tensor, bias: Tensor | null,
       bn: FoldedBatchNorm | null): PreparedConv2d {
+    // The algorithm is part of the key: the choice depends on the whole geometry (image
+    // size, batch), and a pass must not depend on which sizes ran before it.
     const key = `${g.K},${g.C},${g.R},${g.S},${g.groups},${g.strideH},${g.strideW},` +
-      `${g.dilationH},${g.dilationW}${bn ? `,bn${bn.eps}` : ''}`;
+      `${g.dilationH},${g.dilationW}${bn ? `,bn${bn.eps}` : ''},${be.convAlgorithm(g)}`;
     const sources = bn ? [weight, bias, bn.weight, bn.bias, bn.runningMean, bn.runningVar] : [weight, bias];
     if (this.prepared && this.backend === be && this.epoch === currentDataEpoch() && this.key === key &&
         sources.length === this.sources.length && sources.every((t, i) => t === this.sources[i])) {

@@ -86,6 +86,11 @@ export function createJsBackend(): Backend {
       conv.conv2dForward(c, x, w, b, y);
     },
 
+    convAlgorithm(g: ConvGeometry): string {
+      v.convGeometry('convAlgorithm', g);
+      return 'js';
+    },
+
     prepareConv2d(g: ConvGeometry, w: Float32Array, scale: Float32Array | null,
                   bias: Float32Array | null): PreparedConv2d {
       const fn = 'prepareConv2d';

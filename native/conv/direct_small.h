@@ -24,7 +24,8 @@ namespace conv_detail {
 // Output channels per weight block in the packed layout.
 constexpr int64_t kDirectBlock = 16;
 
-// Whether the direct kernel can run this geometry (ConvPolicy::DirectSmall forces it there).
+// Whether the direct kernel can run this geometry (ConvPolicy::DirectSmall forces it there):
+// any geometry.
 bool direct_small_applies(const ConvGeometry& g);
 // Whether ConvPolicy::Auto should pick it (faster than im2col + GEMM for the shape).
 bool direct_small_preferred(const ConvGeometry& g);

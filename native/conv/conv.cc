@@ -135,6 +135,7 @@ void forward_whole_input(const ConvGeometry& g, const float* x, const float* w,
                          const SgemmPackedA* packs, const ConvEpilogue& ep, float* y) {
   const int64_t CRS = g.C * g.R * g.S;
   float* yt = thread_scratch(1, g.K * g.N);
+  const float* res = ep.residual;  // (y itself when accumulating: read before written)
   if (packs)
     sgemm(packs[0], true, g.N, 1.f, x, CRS, 0.f, yt, g.N);
   else
@@ -142,19 +143,21 @@ void forward_whole_input(const ConvGeometry& g, const float* x, const float* w,
   // y and the residual are [N, K] (1x1 planes): transpose with the output stage
   for (int64_t n = 0; n < g.N; n++)
     for (int64_t k = 0; k < g.K; k++) {
-      float v = yt[k * g.N + n] + (ep.bias ? ep.bias[k] : 0.f) +
-                (ep.residual ? ep.residual[n * g.K + k] : 0.f);
+      float v = yt[k * g.N + n] + (ep.bias ? ep.bias[k] : 0.f) + (res ? res[n * g.K + k] : 0.f);
       if (ep.relu && v < 0.f) v = 0.f;
       y[n * g.K + k] = v;
     }
 }
 
 // The GEMM-based forward with per-group weights w (raw, [K, CRS]) or packs (prepared;
-// then w is unused).
+// then w is unused). `accumulate`: y holds the residual, and the GEMM adds onto it.
 void forward_gemm(const ConvGeometry& g, const float* x, const float* w,
-                  const SgemmPackedA* packs, const ConvEpilogue& ep, float* y) {
+                  const SgemmPackedA* packs, const ConvEpilogue& ep, float* y,
+                  bool accumulate = false) {
   if (covers_whole_input(g)) {
-    forward_whole_input(g, x, w, packs, ep, y);
+    ConvEpilogue e = ep;
+    if (accumulate) e.residual = y;  // element-wise: each residual value is read before its y
+    forward_whole_input(g, x, w, packs, e, y);
     return;
   }
   const int nt = kernel_threads();
@@ -168,12 +171,14 @@ void forward_gemm(const ConvGeometry& g, const float* x, const float* w,
     const Item it = decode(g, p, item, true);
     const float* wg = w ? w + it.grp * p.Kg * p.CRS : nullptr;
     const float* bg = ep.bias ? ep.bias + it.grp * p.Kg : nullptr;
-    auto gemm = [&](const float* b, int64_t ldb, int64_t cols, float* c, int64_t ldc) {
+    auto gemm = [&](const float* b, int64_t ldb, int64_t cols, float* c, int64_t ldc,
+                    float beta) {
       if (packs)
-        sgemm(packs[it.grp], false, cols, 1.f, b, ldb, 0.f, c, ldc);
+        sgemm(packs[it.grp], false, cols, 1.f, b, ldb, beta, c, ldc);
       else
-        sgemm(false, false, p.Kg, cols, p.CRS, 1.f, wg, p.CRS, b, ldb, 0.f, c, ldc);
+        sgemm(false, false, p.Kg, cols, p.CRS, 1.f, wg, p.CRS, b, ldb, beta, c, ldc);
     };
+    const float beta = accumulate ? 1.f : 0.f;
     if (p.nb > 1) {
       // Several whole images side by side, then each image's rows to its place in y.
       const int64_t ld = it.count * OHW;
@@ -182,12 +187,18 @@ void forward_gemm(const ConvGeometry& g, const float* x, const float* w,
         im2col_rows(g, p.Cg, x + ((it.n0 + j) * g.C + it.grp * p.Cg) * HW, 0, p.OH,
                     col + j * OHW, ld, inner_threads);
       float* out = thread_scratch(1, p.Kg * ld);
-      gemm(col, ld, ld, out, ld);
+      gemm(col, ld, ld, out, ld, 0.f);
       for (int64_t j = 0; j < it.count; j++) {
         const int64_t off = ((it.n0 + j) * g.K + it.grp * p.Kg) * OHW;
         float* yj = y + off;
-        for (int64_t k = 0; k < p.Kg; k++)
-          std::memcpy(yj + k * OHW, out + k * ld + j * OHW, sizeof(float) * OHW);
+        for (int64_t k = 0; k < p.Kg; k++) {
+          const float* src = out + k * ld + j * OHW;
+          float* dst = yj + k * OHW;
+          if (accumulate)
+            for (int64_t i = 0; i < OHW; i++) dst[i] += src[i];
+          else
+            std::memcpy(dst, src, sizeof(float) * OHW);
+        }
         apply_epilogue(bg, ep.residual ? ep.residual + off : nullptr, OHW, ep.relu, p.Kg, yj,
                        OHW, OHW);
       }
@@ -198,11 +209,11 @@ void forward_gemm(const ConvGeometry& g, const float* x, const float* w,
     const int64_t off = (it.n0 * g.K + it.grp * p.Kg) * OHW + it.oh0 * p.OW;
     float* yg = y + off;
     if (p.direct) {
-      gemm(xg + it.oh0 * p.OW, HW, cols, yg, OHW);
+      gemm(xg + it.oh0 * p.OW, HW, cols, yg, OHW, beta);
     } else {
       float* col = thread_scratch(0, p.CRS * cols);
       im2col_rows(g, p.Cg, xg, it.oh0, it.oh1, col, cols, inner_threads);
-      gemm(col, cols, cols, yg, OHW);
+      gemm(col, cols, cols, yg, OHW, beta);
     }
     apply_epilogue(bg, ep.residual ? ep.residual + off : nullptr, OHW, ep.relu, p.Kg, yg, OHW,
                    cols);
@@ -258,7 +269,11 @@ void ConvWeights::prepare(const ConvGeometry& g, const float* w, const float* sc
     ws = scaled.data();
   }
   std::unique_ptr<Impl> next(new Impl);
-  const ConvAlgorithm alg = conv2d_algorithm(g);
+  ConvAlgorithm alg = conv2d_algorithm(g);
+  // Winograd's filter transform is paid once here, not per call: it wins on smaller outputs.
+  if (alg == ConvAlgorithm::Im2colGemm && conv_policy() == ConvPolicy::Auto &&
+      winograd_preferred_prepared(g))
+    alg = ConvAlgorithm::Winograd;
   switch (alg) {
     case ConvAlgorithm::DepthwiseDirect:
       next->plain.assign(ws, ws + g.K * CRS);
@@ -303,6 +318,17 @@ void conv2d_forward(const ConvGeometry& g, const float* x, const ConvWeights& w,
   ep.bias = w.impl_->bias.empty() ? nullptr : w.impl_->bias.data();
   ep.residual = residual;
   ep.relu = relu;
+  std::vector<float> shortcut;
+  if (residual != nullptr && residual == y) {
+    ep.residual = nullptr;
+    if (w.algorithm() == ConvAlgorithm::Im2colGemm || w.algorithm() == ConvAlgorithm::Gemm1x1) {
+      forward_gemm(g, x, nullptr, w.impl_->packs.data(), ep, y, true);  // GEMM with beta = 1
+      return;
+    }
+    // the other kernels write y before they read the residual: keep it aside
+    shortcut.assign(y, y + g.N * g.K * g.out_h() * g.out_w());
+    ep.residual = shortcut.data();
+  }
   switch (w.algorithm()) {
     case ConvAlgorithm::DepthwiseDirect:
       forward_depthwise(g, x, w.impl_->plain.data(), ep, y);

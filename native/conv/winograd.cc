@@ -4,6 +4,7 @@
 #include "winograd_kernels.inc"
 
 #include "receptive/runtime.h"
+#include "receptive/threading.h"
 
 namespace receptive {
 namespace conv_detail {
@@ -24,61 +25,75 @@ int winograd_tile(const ConvGeometry& g) {
   return tiles4 < 16 || bytes4 > (int64_t(32) << 20) ? 2 : 4;
 }
 
-bool winograd_preferred(const ConvGeometry& g) {
-  if (!winograd_applies(g) || active_isa() == Isa::Scalar) return false;
-  const int64_t Cg = g.C / g.groups, Kg = g.K / g.groups;
-  // Measured (1 and 2 threads, AVX-512 and AVX2) against im2col + GEMM: 1.4-2.2x from 16
-  // channels up on planes of 7x7 and more; below, the GEMMs are short and the transforms
-  // dominate. A handful of outputs in all (a 4x4 or 2x2 plane at batch 1) is one or two
-  // tiles: the GEMMs get no columns.
-  if (Cg < 16 || Kg < 16) return false;
-  return g.N * g.out_h() * g.out_w() >= 40;
-}
-
 namespace {
 
-// G (A x 3) of F(m x m, 3 x 3), in double for the transform.
-const double* filter_matrix(int m) {
-  static const double g4[6 * 3] = {1.0 / 4,  0,         0,         -1.0 / 6, -1.0 / 6, -1.0 / 6,
-                                   -1.0 / 6, 1.0 / 6,   -1.0 / 6,  1.0 / 24, 1.0 / 12, 1.0 / 6,
-                                   1.0 / 24, -1.0 / 12, 1.0 / 6,   0,        0,        1};
-  static const double g2[4 * 3] = {1, 0, 0, 0.5, 0.5, 0.5, 0.5, -0.5, 0.5, 0, 0, 1};
-  return m == 2 ? g2 : g4;
+// Outputs (N * OH * OW) from which Winograd beats im2col + GEMM at 16 channels and more;
+// below, the weights dominate: 16/9 (F(2x2)) or 4x (F(4x4)) as many bytes to stream per
+// call, and their transform when it runs per call. Measured (1 and 2 threads, AVX-512
+// and AVX2, weights not in cache): ResNet's 7x7 layers win from batch 8 per call, from
+// batch 2 prepared; 14x14 from batch 2 per call, from batch 1 prepared.
+bool winograd_worth(const ConvGeometry& g, int64_t min_outputs) {
+  if (!winograd_applies(g) || active_isa() == Isa::Scalar) return false;
+  const int64_t Cg = g.C / g.groups, Kg = g.K / g.groups;
+  if (Cg < 16 || Kg < 16) return false;  // short GEMMs: the transforms dominate
+  return g.N * g.out_h() * g.out_w() >= min_outputs;
 }
 
 }  // namespace
 
-void WinogradWeights::prepare(const ConvGeometry& g, const float* w, int tile) {
+bool winograd_preferred(const ConvGeometry& g) { return winograd_worth(g, 256); }
+bool winograd_preferred_prepared(const ConvGeometry& g) { return winograd_worth(g, 96); }
+
+namespace {
+
+void transform_filters(int m, const float* w, int64_t Cg, float* u, int64_t ps) {
+#if defined(__x86_64__)
+  switch (active_isa()) {
+    case Isa::Avx512: return wg_avx512::transform_filters(m, w, Cg, u, ps);
+    case Isa::Avx2: return wg_avx2::transform_filters(m, w, Cg, u, ps);
+    default: return wg_baseline::transform_filters(m, w, Cg, u, ps);
+  }
+#else
+  wg_baseline::transform_filters(m, w, Cg, u, ps);
+#endif
+}
+
+}  // namespace
+
+void WinogradWeights::prepare(const ConvGeometry& g, const float* w, int tile, bool pack) {
   const int A = tile + 2, P = A * A;
-  const int64_t Cg = g.C / g.groups, Kg = g.K / g.groups;
-  const double* G = filter_matrix(tile);
-  // U[p][k][c] of one group, then packed per position.
-  thread_local std::vector<float> u;
-  u.resize(static_cast<size_t>(P * Kg * Cg));
-  packs.resize(static_cast<size_t>(g.groups * P));
+  const int64_t Cg = g.C / g.groups, Kg = g.K / g.groups, ps = Kg * Cg;
+  // U[p][k][c] of one group (then packed per position when asked), both split over the
+  // threads: the per-call path runs this on every call.
+  thread_local std::vector<float> staging;
+  std::vector<float>& u = pack ? staging : plain;
+  u.resize(static_cast<size_t>((pack ? 1 : g.groups) * P * ps));
+  if (pack) packs.resize(static_cast<size_t>(g.groups * P));
+  const int nt = kernel_threads();
   for (int64_t grp = 0; grp < g.groups; grp++) {
-    for (int64_t k = 0; k < Kg; k++)
-      for (int64_t c = 0; c < Cg; c++) {
-        const float* f = w + ((grp * Kg + k) * Cg + c) * 9;
-        double t[6][3];  // G f
-        for (int i = 0; i < A; i++)
-          for (int j = 0; j < 3; j++)
-            t[i][j] = G[i * 3] * f[j] + G[i * 3 + 1] * f[3 + j] + G[i * 3 + 2] * f[6 + j];
-        for (int i = 0; i < A; i++)
-          for (int j = 0; j < A; j++) {
-            const double v = t[i][0] * G[j * 3] + t[i][1] * G[j * 3 + 1] + t[i][2] * G[j * 3 + 2];
-            u[((i * A + j) * Kg + k) * Cg + c] = static_cast<float>(v);
-          }
+    float* ud = u.data() + (pack ? 0 : grp * P * ps);
+    SgemmPackedA* pk = pack ? packs.data() + grp * P : nullptr;
+#pragma omp parallel num_threads(nt) if (nt > 1 && ps >= 4096)
+    {
+#pragma omp for schedule(static)
+      for (int64_t k = 0; k < Kg; k++) {
+        const float* f = w + (grp * Kg + k) * Cg * 9;
+        transform_filters(tile, f, Cg, ud + k * Cg, ps);
       }
-    for (int p = 0; p < P; p++)
-      packs[grp * P + p].pack(false, Kg, Cg, u.data() + p * Kg * Cg, Cg);
+      if (pk) {
+#pragma omp for schedule(dynamic)
+        for (int p = 0; p < P; p++) pk[p].pack(false, Kg, Cg, ud + p * ps, Cg);
+      }
+    }
   }
   m = tile;
+  packed = pack;
 }
 
 size_t WinogradWeights::bytes() const {
-  size_t n = 0;
-  for (const SgemmPackedA& p : packs) n += p.bytes();
+  size_t n = packed ? 0 : plain.size() * sizeof(float);
+  if (packed)
+    for (const SgemmPackedA& p : packs) n += p.bytes();
   return n;
 }
 
@@ -86,20 +101,23 @@ void winograd_forward(const ConvGeometry& g, const float* x, const WinogradWeigh
                       const ConvEpilogue& ep, float* y) {
 #if defined(__x86_64__)
   switch (active_isa()) {
-    case Isa::Avx512: return wg_avx512::forward(g, x, w.packs.data(), w.m, ep, y);
-    case Isa::Avx2: return wg_avx2::forward(g, x, w.packs.data(), w.m, ep, y);
-    default: return wg_baseline::forward(g, x, w.packs.data(), w.m, ep, y);
+    case Isa::Avx512: return wg_avx512::forward(g, x, w, ep, y);
+    case Isa::Avx2: return wg_avx2::forward(g, x, w, ep, y);
+    default: return wg_baseline::forward(g, x, w, ep, y);
   }
 #else
-  wg_baseline::forward(g, x, w.packs.data(), w.m, ep, y);
+  wg_baseline::forward(g, x, w, ep, y);
 #endif
 }
 
 void winograd_forward_plain(const ConvGeometry& g, const float* x, const float* w,
                             const ConvEpilogue& ep, float* y) {
-  // Held by the calling thread and reused: the packs keep their capacity across calls.
+  // Held by the calling thread and reused: no allocation in steady state. Packed only when
+  // many blocks (more than about two of kTargetTiles) will multiply with the filters.
   thread_local WinogradWeights tw;
-  tw.prepare(g, w, winograd_tile(g));
+  const int m = winograd_tile(g);
+  const int64_t tiles = g.N * ((g.out_h() + m - 1) / m) * ((g.out_w() + m - 1) / m);
+  tw.prepare(g, w, m, tiles > 320);
   winograd_forward(g, x, tw, ep, y);
 }
 

@@ -26,17 +26,23 @@ namespace conv_detail {
 
 // Whether Winograd can run this geometry: 3x3, stride 1, dilation 1 (any padding, groups).
 bool winograd_applies(const ConvGeometry& g);
-// Whether ConvPolicy::Auto should pick it (measured faster than im2col + GEMM).
+// Whether ConvPolicy::Auto should pick it (measured faster than im2col + GEMM), with the
+// filters transformed per call, and with prepared weights (transformed once).
 bool winograd_preferred(const ConvGeometry& g);
+bool winograd_preferred_prepared(const ConvGeometry& g);
 // Output tile size for the geometry (4 or 2).
 int winograd_tile(const ConvGeometry& g);
 
-// Transformed filters, packed for sgemm: one SgemmPackedA (Kg x Cg) per group and position.
+// Transformed filters U, per group and position a Kg x Cg matrix: packed for sgemm once
+// (prepared weights, or per call when many blocks will reuse them), or plain (per call
+// with few blocks: sgemm's own packing of A then costs no more than packing once).
 struct WinogradWeights {
   int m = 0;  // output tile; 0 when empty
-  std::vector<SgemmPackedA> packs;  // [group][position]
+  bool packed = false;
+  std::vector<SgemmPackedA> packs;  // [group][position] when packed
+  std::vector<float> plain;         // [group][position][Kg][Cg] when not
   // w [K, C/groups, 3, 3] (already scaled), tile m.
-  void prepare(const ConvGeometry& g, const float* w, int m);
+  void prepare(const ConvGeometry& g, const float* w, int m, bool pack = true);
   size_t bytes() const;
 };
 
@@ -50,8 +56,10 @@ void winograd_forward_plain(const ConvGeometry& g, const float* x, const float* 
 // One build per ISA (winograd_kernels.inc).
 #define RECEPTIVE_WG_DECLARE(ns)                                                          \
   namespace ns {                                                                          \
-  void forward(const ConvGeometry& g, const float* x, const SgemmPackedA* packs, int m,   \
+  void forward(const ConvGeometry& g, const float* x, const WinogradWeights& w,          \
                const ConvEpilogue& ep, float* y);                                         \
+  /* u[p * ps + c] = (G f_c G^T)[p], f_c = w[c * 9 .. c * 9 + 8], c in [0, Cg) */          \
+  void transform_filters(int m, const float* w, int64_t Cg, float* u, int64_t ps);        \
   }
 RECEPTIVE_WG_DECLARE(wg_baseline)
 RECEPTIVE_WG_DECLARE(wg_avx2)

@@ -467,7 +467,9 @@ Napi::Value Conv2dForwardPrepared(const Napi::CallbackInfo& info) {
   if (residual.present()) expect_length(c, "residual", residual.length, out);
   expect_length(c, "y", y.length, out);
   expect_disjoint(c, y, "y", x, "x");
-  expect_disjoint(c, y, "y", residual, "residual");
+  // residual === y (the same elements) adds in place; any other overlap is an error
+  if (!(residual.present() && residual.data == y.data && residual.length == y.length))
+    expect_disjoint(c, y, "y", residual, "residual");
   receptive::conv2d_forward(g, x.data, h->weights, residual.data, relu, y.data);
   return info.Env().Undefined();
 }

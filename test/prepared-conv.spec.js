@@ -86,8 +86,15 @@ describeEachBackend('prepared convolution weights and the fused output stage', (
               assert.ok(p.bytes >= 4 * w.length * 0.5, `${label}: bytes ${p.bytes}`);
               const y = new Float32Array(g.N * g.K * OHW).fill(NaN);
               be.conv2dForwardPrepared(g, x, p, r, relu, y);
-              assertClose(y, reference(be, g, x, w, s, b, r, relu),
-                `${label} scale=${useScale} bias=${useShift} residual=${useRes} relu=${relu}`);
+              const want = reference(be, g, x, w, s, b, r, relu);
+              const what = `${label} scale=${useScale} bias=${useShift} residual=${useRes} relu=${relu}`;
+              assertClose(y, want, what);
+              if (useRes) {
+                // the residual given as y itself: added in place
+                const acc = Float32Array.from(residual);
+                be.conv2dForwardPrepared(g, x, p, acc, relu, acc);
+                assertClose(acc, want, `${what} in place`);
+              }
             }
           }
         }
@@ -142,7 +149,9 @@ describeEachBackend('prepared convolution weights and the fused output stage', (
     assert.throws(() => be.conv2dForwardPrepared({ ...g, strideH: 2 }, x, p, null, false, y),
       /prepared weights were made for another filter/);
     assert.throws(() => be.conv2dForwardPrepared(g, x, p, new Float32Array(3), false, y), /residual has 3 elements/);
-    assert.throws(() => be.conv2dForwardPrepared(g, x, p, y, false, y), /y must not share memory with residual/);
+    const shared = new Float32Array(y.length + 1);
+    assert.throws(() => be.conv2dForwardPrepared(g, x, p, shared.subarray(1), false, shared.subarray(0, y.length)),
+      /y must not share memory with residual/);
     assert.throws(() => be.conv2dForwardPrepared(g, x, p, null, 1, y), /relu must be a boolean/);
     assert.throws(() => be.conv2dForwardPrepared(g, x.subarray(2), p, null, false, y), /x has \d+ elements/);
   });

@@ -106,6 +106,8 @@ export interface Backend {
   /**
    * y = relu?(conv(x, w') + bias' + residual) with prepared weights: the bias, the residual
    * (same shape as y, or null) and the ReLU are applied in the convolution's output stage.
+   * residual may be y itself (the same elements): the result is then added in place
+   * (y = relu?(y + conv + bias'), a shortcut accumulated into its own buffer).
    */
   conv2dForwardPrepared(g: ConvGeometry, x: Float32Array, prepared: PreparedConv2d,
                         residual: Float32Array | null, relu: boolean, y: Float32Array): void;

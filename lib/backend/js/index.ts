@@ -132,9 +132,12 @@ export function createJsBackend(): Backend {
       if (r) v.expectLength(fn, 'residual', r.length, [c.N, c.K, c.OH, c.OW]);
       v.expectLength(fn, 'y', y.length, [c.N, c.K, c.OH, c.OW]);
       v.disjoint(fn, y, 'y', x, 'x');
-      v.disjoint(fn, y, 'y', r, 'residual');
+      // residual === y (the same elements) adds in place; any other overlap is an error
+      const inPlace = r !== null && r.buffer === y.buffer && r.byteOffset === y.byteOffset && r.length === y.length;
+      if (!inPlace) v.disjoint(fn, y, 'y', r, 'residual');
+      const shortcut = inPlace ? Float32Array.from(r) : r;
       conv.conv2dForward(c, x, prepared.w, prepared.bias, y);
-      conv.applyResidualRelu(r, relu, y);
+      conv.applyResidualRelu(shortcut, relu, y);
     },
 
     conv2dBackwardInput(g: ConvGeometry, gy: Float32Array, w: Float32Array, gx: Float32Array): void {

@@ -90,6 +90,8 @@ void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, const
 void conv2d_forward(const ConvGeometry& g, const float* x, const float* w,
                     const ConvEpilogue& ep, float* y);
 // y = relu?(conv(x, w') + bias' + residual) with prepared weights (w.compatible(g)).
+// residual == y adds in place: y = relu?(y + conv(x, w') + bias') (a residual block's
+// shortcut accumulated into its own buffer); any other overlap is not allowed.
 void conv2d_forward(const ConvGeometry& g, const float* x, const ConvWeights& w,
                     const float* residual, bool relu, float* y);
 // gx[N, C, H, W] (overwritten) from gy[N, K, OH, OW].

@@ -431,6 +431,19 @@ void backward_weight_row_pitch(const ConvGeometry& g, const float* x, const floa
 
   // Where tap (r, s, c) sits in a partial's row.
   const int64_t js = q.t_path ? C : RC, jr = q.t_path ? S * C : C;
+  if (items < nt) {
+    // Too few items to share (one image, one band): they run in turn, each GEMM on every
+    // thread.
+    float* mine = parts[0].data();
+    std::memset(mine, 0, sizeof(float) * wsize);
+    for (int64_t it = 0; it < items; it++) run(it, mine);
+    for (int64_t k = 0; k < g.K; k++)
+      for (int64_t c = 0; c < C; c++)
+        for (int64_t r = 0; r < R; r++)
+          for (int64_t s = 0; s < S; s++)
+            gw[k * SRC + (c * R + r) * S + s] = mine[k * SRC + s * js + r * jr + c];
+    return;
+  }
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
     int tid = 0;

@@ -247,7 +247,10 @@ function naiveGemm(ta, tb, M, N, K, alpha, A, B, beta, C) {
 }
 
 const GEMM_SHAPES = [[1, 1, 1], [1, 7, 3], [5, 1, 9], [3, 4, 5], [8, 8, 8], [17, 33, 9],
-  [64, 48, 40], [67, 45, 33], [130, 70, 129], [16, 300, 1]];
+  [64, 48, 40], [67, 45, 33], [130, 70, 129], [16, 300, 1],
+  // Native driver paths on two threads: B read in place panel by panel (small M, N split),
+  // A read in place with K unblocked (N small, M split), both operands packed.
+  [64, 600, 70], [300, 40, 200], [300, 300, 40]];
 
 function gemmTests(getBackend) {
   for (const [M, N, K] of GEMM_SHAPES) {

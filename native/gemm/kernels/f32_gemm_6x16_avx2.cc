@@ -29,7 +29,7 @@ inline __m256i lane_mask(int64_t n) {
 // A is k-major (a(i, p) = a[p*sa + i]) or, with ROW_MAJOR_A, row-major (a[i*sa + p]).
 template <int ROWS, int NV, bool ROW_MAJOR_A>
 void tile(int64_t k, const float* ap, int64_t sa, const float* bp, int64_t ldbp, float* c,
-          int64_t ldc, int64_t n, float alpha, float beta) {
+          int64_t ldc, int64_t n, float alpha, float beta, const float* pf, int64_t pf_ld) {
   // A packed B panel is zero-padded to NR columns; an unpacked one (ldbp != NR) ends at n,
   // so its last vector goes through vmaskmov unless it is full.
   const int64_t tail = n - 8 * (NV - 1);
@@ -60,6 +60,8 @@ void tile(int64_t k, const float* ap, int64_t sa, const float* bp, int64_t ldbp,
     }
     ap += ROW_MAJOR_A ? 1 : sa;
     bp += ldbp;
+    _mm_prefetch(reinterpret_cast<const char*>(pf), _MM_HINT_T1);
+    pf += pf_ld;
   }
   const __m256 va = _mm256_set1_ps(alpha);
   const __m256 vb = _mm256_set1_ps(beta);
@@ -80,7 +82,7 @@ void tile(int64_t k, const float* ap, int64_t sa, const float* bp, int64_t ldbp,
 }
 
 using TileFn = void (*)(int64_t, const float*, int64_t, const float*, int64_t, float*, int64_t,
-                        int64_t, float, float);
+                        int64_t, float, float, const float*, int64_t);
 
 const TileFn kTiles[2][MR][2] = {
     {{&tile<1, 1, false>, &tile<1, 2, false>}, {&tile<2, 1, false>, &tile<2, 2, false>},
@@ -93,10 +95,10 @@ const TileFn kTiles[2][MR][2] = {
 
 void kernel_6x16(int64_t k, const float* a, int64_t rs_a, int64_t cs_a, const float* bp,
                  int64_t ldbp, float* c, int64_t ldc, int64_t m, int64_t n, float alpha,
-                 float beta, const float* /*pf*/, int64_t /*pf_ld*/) {
+                 float beta, const float* pf, int64_t pf_ld) {
   const bool row_major = rs_a != 1;
   kTiles[row_major][m - 1][n > 8 ? 1 : 0](k, a, row_major ? rs_a : cs_a, bp, ldbp, c, ldc, n,
-                                          alpha, beta);
+                                          alpha, beta, pf, pf_ld);
 }
 
 // In-register transpose of an 8x8 block: r[i] holds row i on entry, column i on exit.

@@ -242,6 +242,24 @@ describe('conv2d Winograd kernel (native)', function () {
     }
   });
 
+  it('prepared: the residual may be y itself (added in place)', function () {
+    for (const g of [FIXED[0], FIXED[4], FIXED[7]]) {
+      const [OH, OW] = outHW(g);
+      const x = randArray(g.N * g.C * g.H * g.W, 111);
+      const w = randArray(g.K * (g.C / g.groups) * 9, 112);
+      const bias = randArray(g.K, 113);
+      const residual = randArray(g.N * g.K * OH * OW, 114);
+      const want = new Float32Array(residual.length);
+      js.conv2dForwardPrepared(g, x, js.prepareConv2d(g, w, null, bias), residual, true, want);
+      eachSetting('winograd', (s) => {
+        const p = native.prepareConv2d(g, w, null, bias);
+        const y = Float32Array.from(residual);
+        native.conv2dForwardPrepared(g, x, p, y, true, y);
+        assertClose(y, want, `${label(g)} in place ${s}`, 1e-4);
+      });
+    }
+  });
+
   it('prepared weights keep working after the ISA changes', function () {
     const g = FIXED[1];
     const [OH, OW] = outHW(g);

@@ -325,6 +325,11 @@ void conv2d_forward(const ConvGeometry& g, const float* x, const ConvWeights& w,
       forward_gemm(g, x, nullptr, w.impl_->packs.data(), ep, y, true);  // GEMM with beta = 1
       return;
     }
+    if (w.algorithm() == ConvAlgorithm::Winograd) {
+      ep.residual = y;  // its output stage reads each residual value just before its y
+      winograd_forward(g, x, w.impl_->winograd, ep, y);
+      return;
+    }
     // the other kernels write y before they read the residual: keep it aside
     shortcut.assign(y, y + g.N * g.K * g.out_h() * g.out_w());
     ep.residual = shortcut.data();

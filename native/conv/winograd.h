@@ -46,7 +46,8 @@ struct WinogradWeights {
   size_t bytes() const;
 };
 
-// y = epilogue(conv(x, w)) with transformed weights (w.m decides the tile).
+// y = epilogue(conv(x, w)) with transformed weights (w.m decides the tile). ep.residual may
+// be y itself (in-place residual add): each value is read right before its y is written.
 void winograd_forward(const ConvGeometry& g, const float* x, const WinogradWeights& w,
                       const ConvEpilogue& ep, float* y);
 // The same from plain weights (transformed per call into a reused per-thread buffer).

@@ -379,7 +379,9 @@ describe('models: the inference path', function () {
       const hooked = m.predict(x);
       h.remove();
       assert.strictEqual(m.activations.freeBytes, held, `${name}: no pool traffic with a hook`);
-      assert.deepStrictEqual(Array.from(hooked.data), Array.from(first.data), `${name}: hooked pass`);
+      // (ResNet-50's recycled pass adds its shortcuts in place: another rounding order)
+      if (name === 'resnet50') assertClose(hooked, first, `${name}: hooked pass`, 1e-5);
+      else assert.deepStrictEqual(Array.from(hooked.data), Array.from(first.data), `${name}: hooked pass`);
       // the caller's input is never recycled
       const copy = Float32Array.from(x.data);
       m.predict(x);

@@ -118,15 +118,41 @@ export class Bottleneck extends Module {
 
   lastBn(): BatchNorm2d { return this.bn3; }
 
+  /** The in-place shortcut needs the plain zoo layers (the fused path checks the rest). */
+  private inPlaceApplies(x: Tensor, o2: Tensor): boolean {
+    const plain = (c: unknown) => c instanceof Conv2d && c.constructor === Conv2d && c.mode === 'cross-correlation';
+    const ds = this.downsample;
+    return plain(this.conv3) && !this.bn3.training && this.bn3.constructor === BatchNorm2d && o2.ndim === 4 &&
+      (ds === null || (ds.length === 2 && plain(ds.get(0)) && ds.get(1) instanceof BatchNorm2d && !(ds.get(1) as BatchNorm2d).training &&
+        (ds.get(1) as Module).constructor === BatchNorm2d)) && x.ndim === 4;
+  }
+
   forward(x: Tensor): Tensor {
     return this.forwardPooled(x);
   }
 
-  /** forward, with the intermediates taken from and given back to `pool` (inference only). */
-  forwardPooled(x: Tensor, pool?: ActivationPool): Tensor {
+  /**
+   * forward, with the intermediates taken from and given back to `pool` (inference only).
+   * `overwriteInput`: x is an activation nothing else reads, so the shortcut is added in
+   * place (into x, or the projection into the block's output): one buffer less.
+   */
+  forwardPooled(x: Tensor, pool?: ActivationPool, overwriteInput = false): Tensor {
     const o1 = convBnAct(x, this.conv1, this.bn1, true, pool);
     const o2 = convBnAct(o1, this.conv2, this.bn2, true, pool);
     if (pool) pool.give(o1.data);
+    if (pool && overwriteInput && this.inPlaceApplies(x, o2)) {
+      if (!this.downsample) {
+        // y = relu(bn3(conv3(o2)) + x), written over x
+        const y = (this.conv3 as Conv2d).fusedForward(o2, { bn: this.bn3, residual: x, relu: true, alloc: () => x.data });
+        pool.give(o2.data);
+        return y;
+      }
+      // y = bn3(conv3(o2)), then y += bnd(convd(x)) and the ReLU, in y's buffer
+      const y = (this.conv3 as Conv2d).fusedForward(o2, { bn: this.bn3, alloc: (n) => pool.take(n) });
+      pool.give(o2.data);
+      const [convd, bnd] = [this.downsample.get(0) as Conv2d, this.downsample.get(1) as BatchNorm2d];
+      return convd.fusedForward(x, { bn: bnd, residual: y, relu: true, alloc: () => y.data });
+    }
     // the shortcut only now, so that it is not held while conv1 and conv2 run
     const identity = this.downsample ? projection(x, this.downsample, pool) : x;
     const y = convBnAddRelu(o2, this.conv3, this.bn3, identity, pool);
@@ -241,7 +267,9 @@ export class ResNet extends Module {
     done(stem, x);
     for (const layer of [this.layer1, this.layer2, this.layer3, this.layer4]) {
       for (const block of layer.children() as Array<BasicBlock | Bottleneck>) {
-        const next = block.forwardPooled(x, pool);
+        const next = block instanceof Bottleneck
+          ? block.forwardPooled(x, pool, x !== input && x.data.buffer !== input.data.buffer)
+          : block.forwardPooled(x, pool);
         done(x, next);
         x = next;
       }

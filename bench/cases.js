@@ -48,6 +48,8 @@ const CONV = [
 const POOL = [
   { id: 'maxpool-3x3s2', name: 'max pool 3x3 s2 p1 N8 C64 112²', kind: 'max', desc: 'mb8ic64ih112kh3sh2ph1' },
   { id: 'global-avgpool', name: 'global avg pool N8 C2048 7²', kind: 'gavg', desc: 'mb8ic2048ih7' },
+  // GoogLeNet's inception branch pool (3x3, stride 1, pad 1; ceil mode changes nothing here).
+  { id: 'maxpool-3x3s1-googlenet', name: 'max pool 3x3 s1 p1 N8 C480 14² (GoogLeNet)', kind: 'max', desc: 'mb8ic480ih14kh3sh1ph1' },
 ];
 
 function parseDesc(desc) {

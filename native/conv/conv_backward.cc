@@ -406,26 +406,35 @@ void backward_weight_row_pitch(const ConvGeometry& g, const float* x, const floa
     const int64_t P = (oh1 - oh0) * q.Wq;
     float* buf = thread_scratch(0, static_cast<size_t>(q.buf_floats));
     const float* b = build_operand(g, q, x + (n * g.C + grp * C) * HW, oh0, oh1, buf);
-    // gy^T of the band (P x Kg) with Wq - OW zero rows per output row: the GEMM's A
-    // operand, stored transposed so that it is packed (a plain copy) rather than read
-    // in place row by row.
-    float* gyt = thread_scratch(1, static_cast<size_t>(Kg * P));
+    // gy of the band (Kg x P) with Wq - OW zero columns per output row, packed once for
+    // the band's GEMMs (R of them on the T path, S with w dilation).
+    float* gyx = thread_scratch(1, static_cast<size_t>(Kg * P));
     const float* gyg = gy + (n * g.K + grp * Kg) * OHW;
-    for (int64_t oh = oh0; oh < oh1; oh++)
-      transpose_row(gyg + oh * q.OW, OHW, Kg, q.OW, 0, q.Wq, gyt + (oh - oh0) * q.Wq * Kg);
+    const int64_t OW = q.OW, Wq = q.Wq;
+    for (int64_t k = 0; k < Kg; k++) {
+      for (int64_t oh = oh0; oh < oh1; oh++) {
+        // Plain loops: rows are tens of floats, shorter than a library call pays for.
+        float* __restrict d = gyx + k * P + (oh - oh0) * Wq;
+        const float* __restrict src = gyg + k * OHW + oh * OW;
+        for (int64_t i = 0; i < OW; i++) d[i] = src[i];
+        for (int64_t i = OW; i < Wq; i++) d[i] = 0.f;
+      }
+    }
+    thread_local SgemmPackedA pa;
+    pa.pack(false, Kg, P, gyx, P);
     float* dst = part + grp * Kg * SRC;
     if (q.t_path) {
       // Columns of filter row r: (s, c) at r*S*C + s*C + c.
       for (int64_t r = 0; r < R; r++)
-        sgemm(true, false, Kg, S * C, P, 1.f, gyt, Kg, b + r * g.dilation_h * q.Wz * C, C, 1.f,
-              dst + r * S * C, SRC);
+        sgemm(pa, false, S * C, 1.f, b + r * g.dilation_h * q.Wz * C, C, 1.f, dst + r * S * C,
+              SRC);
     } else if (g.dilation_w == 1) {
       // Columns (s, r, c) at s*R*C + r*C + c.
-      sgemm(true, false, Kg, SRC, P, 1.f, gyt, Kg, b, g.stride_w * RC, 1.f, dst, SRC);
+      sgemm(pa, false, SRC, 1.f, b, g.stride_w * RC, 1.f, dst, SRC);
     } else {
       for (int64_t s = 0; s < S; s++)
-        sgemm(true, false, Kg, RC, P, 1.f, gyt, Kg, b + s * g.dilation_w * RC, g.stride_w * RC,
-              1.f, dst + s * RC, SRC);
+        sgemm(pa, false, RC, 1.f, b + s * g.dilation_w * RC, g.stride_w * RC, 1.f,
+              dst + s * RC, SRC);
     }
   };
 

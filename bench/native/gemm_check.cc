@@ -206,6 +206,7 @@ void check_isa(Checker& ck, Isa isa, bool quick) {
           {false, true, 1000 / 4 + 1, 32, 2048, 1.f, 0.f, 0, 0, 0},
           {false, false, 1000 / 4 + 1, 17, 2048, -0.5f, 1.f, 1, 2, 3},
           {false, false, 150, 200, 2100, 1.f, 0.7f, 0, 3, 1},
+          {false, true, 150, 40, 4500, 1.f, -1.5f, 1, 0, 2},
           {false, false, 256 / 2, 196, 2304 / 4 + 5, 1.f, 0.f, 0, 0, 0},
           {false, false, 16, 100, 150, 1.f, 0.f, 0, 0, 0},
           {true, false, 13, 333, 77, 2.25f, -1.5f, 2, 2, 2},

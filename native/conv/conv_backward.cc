@@ -481,7 +481,8 @@ void backward_weight_row_pitch(const ConvGeometry& g, const float* x, const floa
 
 // Whether the row-pitch GEMMs beat im2col for this geometry: they spend (Wq/OW - 1) of
 // the multiply-adds on the wrapped columns but save the im2col copy and the transposing
-// packs, which cost about as much as Kg = 32 multiply-adds per column entry (measured).
+// packs, which cost about as much as 32 multiply-adds per column entry (measured: AlexNet
+// conv2, 27 + 4 columns a row, is even; ResNet C256 14², 14 + 2, stays on im2col).
 // RECEPTIVE_CONV_BWD_WEIGHT=rowpitch|im2col forces a path (tests, benches).
 bool use_row_pitch(const ConvGeometry& g, int nt) {
   static const int force = [] {
@@ -497,7 +498,7 @@ bool use_row_pitch(const ConvGeometry& g, int nt) {
   // GEMMs narrower than a vector tile waste most of the micro-kernel.
   if (q.n_gemm < 16) return false;
   const double kg = static_cast<double>(q.Kg);
-  const double row_pitch = kg * q.Wq / q.OW + 4.0;
+  const double row_pitch = kg * q.Wq / q.OW;
   const double im2col = kg + 32.0;
   return row_pitch < im2col;
 }

@@ -88,14 +88,17 @@ function poolGeometry(op: string, nd: 1 | 2, l: Layout, p: WindowParams, x: Tens
   };
 }
 
-function maxPool(op: string, nd: 1 | 2, input: Tensor, options: MaxPoolOptions): Tensor {
+function maxPool(op: string, nd: 1 | 2, input: Tensor, options: MaxPoolOptions,
+                 alloc?: (n: number) => Float32Array): Tensor {
   const x = checkTensorArg(op, 'input', input);
   const o = optionsOf(op, options, MAX_KEYS);
   if (options === undefined || options === null) throw new TypeError(`${op}: options with kernelSize are required`);
   const l = layoutOf(op, x, nd);
   const g = poolGeometry(op, nd, l, windowParams(op, nd, o, true), x);
   const n = g.N * g.C * g.OH * g.OW;
-  const y = new Float32Array(n);
+  if (alloc && needsGrad(x)) throw new Error(`${op}: an output buffer is for inference only (no tape)`);
+  const y = alloc ? alloc(n) : new Float32Array(n);
+  if (!(y instanceof Float32Array) || y.length !== n) throw new RangeError(`${op}: alloc(${n}) must return a Float32Array of ${n} elements`);
   // The argmax indices only serve the backward: skipped when nothing is recorded.
   if (!needsGrad(x)) {
     backend().maxPool2dForward(g, x.data, y, null);
@@ -137,6 +140,11 @@ export function maxPool1d(input: Tensor, options: MaxPoolOptions): Tensor {
 /** Max pooling over [N, C, H, W] (or [C, H, W]); padding counts as -inf, ties go to the first maximum. */
 export function maxPool2d(input: Tensor, options: MaxPoolOptions): Tensor {
   return maxPool('maxPool2d', 2, input, options);
+}
+
+/** maxPool2d without a tape, its output in a buffer from alloc(n) (the models' activation pools). */
+export function maxPool2dInto(input: Tensor, options: MaxPoolOptions, alloc: (n: number) => Float32Array): Tensor {
+  return maxPool('maxPool2d', 2, input, options, alloc);
 }
 
 /** Average pooling over [N, C, L] (or [C, L]). */

@@ -9,6 +9,7 @@ import { BatchNorm2d } from '../nn/normalization';
 import { Conv2d } from '../nn/conv';
 import { Sequential } from '../nn/container';
 import { ReLU } from '../nn/activation';
+import { MaxPool2d } from '../nn/pooling';
 import type { ActivationPool } from './activation_pool';
 
 export interface ModelOptions {
@@ -194,6 +195,12 @@ export function convBnAct(x: Tensor, conv: Module, bn: Module, relu: boolean, po
     return (conv as Conv2d).fusedForward(x, { bn: bn as BatchNorm2d, relu, alloc: pool && ((n) => pool.take(n)) });
   }
   return batchNormAct((conv as Conv2d).forward(x), bn, relu, x);
+}
+
+/** A layer of a recycling inference pass: a MaxPool2d writes into the pool, others run as they are. */
+export function layerPooled(m: Module, x: Tensor, pool: ActivationPool): Tensor {
+  if (m.constructor === MaxPool2d) return (m as MaxPool2d).forwardInto(x, (n) => pool.take(n));
+  return m.forward(x) as Tensor;
 }
 
 /** relu(bn(conv(x)) + residual), a residual block's last step: one fused kernel for inference. */

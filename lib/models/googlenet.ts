@@ -27,7 +27,7 @@ import { Generator } from '../random';
 import type { ModelOutput } from '../train/fit';
 import {
   COMMON_OPTIONS, ModelOptions, checkBooleanOption, checkImageInput, checkModelOptions, checkNumClasses, checkProbability,
-  canRecycle, convBnAct, initOrLoad, modelGenerator, reluFresh, truncNormal_,
+  canRecycle, convBnAct, initOrLoad, layerPooled, modelGenerator, reluFresh, truncNormal_,
 } from './common';
 import { ActivationPool } from './activation_pool';
 
@@ -86,7 +86,7 @@ export class Inception extends Module {
   forwardPooled(x: Tensor, pool: ActivationPool): Tensor {
     const two = (seq: Sequential, input: Tensor): Tensor => {
       const a = seq.get(0) as Module, b = seq.get(1) as BasicConv2d;
-      const mid = a instanceof BasicConv2d ? convBnAct(input, a.conv, a.bn, true, pool) : a.forward(input) as Tensor;
+      const mid = a instanceof BasicConv2d ? convBnAct(input, a.conv, a.bn, true, pool) : layerPooled(a, input, pool);
       const out = convBnAct(mid, b.conv, b.bn, true, pool);
       pool.retire(mid, out, input);
       return out;
@@ -237,7 +237,7 @@ export class GoogLeNet extends Module {
     const step = (next: Tensor) => { pool.retire(x, next, input); x = next; };
     step(this.transformed(x));
     const conv = (c: BasicConv2d) => step(convBnAct(x, c.conv, c.bn, true, pool));
-    const layer = (m: Module) => step(m.forward(x) as Tensor);
+    const layer = (m: Module) => step(layerPooled(m, x, pool));
     conv(this.conv1); layer(this.maxpool1);
     conv(this.conv2); conv(this.conv3); layer(this.maxpool2);
     for (const b of [this.inception3a, this.inception3b]) step(b.forwardPooled(x, pool));

@@ -22,7 +22,7 @@ import { MaxPool2d, AdaptiveAvgPool2d } from '../nn/pooling';
 import { kaimingNormal_ } from '../nn/init';
 import { Generator } from '../random';
 import {
-  COMMON_OPTIONS, ModelOptions, checkBooleanOption, checkImageInput, checkModelOptions, checkNumClasses, convBnAct, convBnAddRelu, canRecycle,
+  COMMON_OPTIONS, ModelOptions, checkBooleanOption, checkImageInput, checkModelOptions, checkNumClasses, convBnAct, convBnAddRelu, canRecycle, layerPooled,
   initOrLoad, modelGenerator, projection,
 } from './common';
 import { ActivationPool } from './activation_pool';
@@ -263,7 +263,7 @@ export class ResNet extends Module {
     const pool = this.activations;
     const done = (used: Tensor, next: Tensor) => pool.retire(used, next, input);
     const stem = convBnAct(input, this.conv1, this.bn1, true, pool);
-    let x = this.maxpool.forward(stem);
+    let x = layerPooled(this.maxpool, stem, pool);
     done(stem, x);
     for (const layer of [this.layer1, this.layer2, this.layer3, this.layer4]) {
       for (const block of layer.children() as Array<BasicBlock | Bottleneck>) {

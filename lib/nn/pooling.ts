@@ -1,6 +1,7 @@
 // Pooling layers: max and average, 1-D and 2-D, and adaptive average 2-D.
 import { Tensor, formatShape } from '../tensor';
 import * as F from '../functional';
+import { maxPool2dInto } from '../functional/pool';
 import { Module } from './module';
 import { arr, checkBool, checkNonNegativeInt, checkOptionKeys, checkPositiveInt, tuple } from './util';
 
@@ -71,6 +72,11 @@ export class MaxPool2d extends MaxPoolNd {
 
   forward(x: Tensor): Tensor {
     return F.maxPool2d(x, this.opts());
+  }
+
+  /** forward without a tape, the output in a buffer from alloc(n) (inference). */
+  forwardInto(x: Tensor, alloc: (n: number) => Float32Array): Tensor {
+    return maxPool2dInto(x, this.opts(), alloc);
   }
 }
 

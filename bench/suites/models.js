@@ -203,7 +203,7 @@ R.setBackend('native'); R.setNumThreads(threads);
 const m = R.models.resnet50({ seed: 1 }).eval();
 const x = R.zeros([batch, 3, 224, 224]);
 for (let i = 0; i < 2; i++) m.predict(x);
-console.log(JSON.stringify({ maxRssMB: process.resourceUsage().maxRSS / 1024 }));
+console.log(JSON.stringify({ maxRssMB: +/VmHWM:\\s+(\\d+)/.exec(require('fs').readFileSync('/proc/self/status', 'utf8'))[1] / 1024 }));
 `;
 const RSS_ORT = `
 const ort = require('onnxruntime-node');
@@ -212,11 +212,14 @@ const [file, threads, batch] = [process.argv[1], Number(process.argv[2]), Number
   const s = await ort.InferenceSession.create(file, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
   const feeds = { x: new ort.Tensor('float32', new Float32Array(batch * 3 * 224 * 224), [batch, 3, 224, 224]) };
   for (let i = 0; i < 2; i++) await s.run(feeds);
-  console.log(JSON.stringify({ maxRssMB: process.resourceUsage().maxRSS / 1024 }));
+  console.log(JSON.stringify({ maxRssMB: +/VmHWM:\\s+(\\d+)/.exec(require('fs').readFileSync('/proc/self/status', 'utf8'))[1] / 1024 }));
 })().catch((e) => { console.error(e); process.exit(1); });
 `;
 
-/** Peak resident memory of a process that builds ResNet-50 and runs two batches of 32. */
+/**
+ * Peak resident memory of a process that builds ResNet-50 and runs two batches of 32: its
+ * VmHWM (getrusage's maxrss would carry over the RSS of the bench process it forked from).
+ */
 function peakRss(args, cwd) {
   const r = spawnSync('node', ['-e', ...args], { cwd, encoding: 'utf8', timeout: 1800 * 1000 });
   const line = (r.stdout || '').trim().split('\n').filter((l) => l.startsWith('{')).pop();

@@ -504,11 +504,18 @@ describeEachBackend('backend kernels', function (name, b) {
       it('convAlgorithm names the path the kernels take', function () {
         const g = { N: 1, C: 8, H: 5, W: 5, K: 8, R: 3, S: 3, strideH: 1, strideW: 1, padTop: 1,
           padBottom: 1, padLeft: 1, padRight: 1, dilationH: 1, dilationW: 1, groups: 1 };
-        assert.strictEqual(b.convAlgorithm({ ...g, C: 32 }), 'im2col-gemm');
-        // few input channels: the direct kernel, where a vector ISA runs it
-        assert.strictEqual(b.convAlgorithm(g), b.info().isa === 'scalar' ? 'im2col-gemm' : 'direct-small');
-        assert.strictEqual(b.convAlgorithm({ ...g, groups: 8 }), 'depthwise-direct');
-        assert.strictEqual(b.convAlgorithm({ ...g, R: 1, S: 1, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0 }), 'gemm-1x1');
+        // the auto choices, whatever RECEPTIVE_CONV_ALGO this run forces
+        const policy = b.getConvAlgorithm();
+        b.setConvAlgorithm('auto');
+        try {
+          assert.strictEqual(b.convAlgorithm({ ...g, C: 32 }), 'im2col-gemm');
+          // few input channels: the direct kernel, where a vector ISA runs it
+          assert.strictEqual(b.convAlgorithm(g), b.info().isa === 'scalar' ? 'im2col-gemm' : 'direct-small');
+          assert.strictEqual(b.convAlgorithm({ ...g, groups: 8 }), 'depthwise-direct');
+          assert.strictEqual(b.convAlgorithm({ ...g, R: 1, S: 1, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0 }), 'gemm-1x1');
+        } finally {
+          b.setConvAlgorithm(policy);
+        }
       });
     });
 

@@ -9,32 +9,15 @@
 // Skipped when the native addon is unavailable or RECEPTIVE_BACKEND=js.
 'use strict';
 const assert = require('assert');
-const select = require('../dist/backend/select');
+const { mulberry32, randArray, nativeHarness } = require('./helpers/native_harness');
 const { assertClose } = require('./helpers/fixtures');
 
 const SEED = 20240611;
 
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return function () {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const rng = mulberry32(SEED);
 const int = (lo, hi) => lo + Math.floor(rng() * (hi - lo + 1));   // inclusive
 const pick = (arr) => arr[Math.floor(rng() * arr.length)];
-
-function randArray(n, seed) {
-  const r = mulberry32(seed);
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = r() * 2 - 1;
-  return a;
-}
 
 const outSize = (n, before, after, k, d, s) => Math.floor((n + before + after - d * (k - 1) - 1) / s) + 1;
 
@@ -172,39 +155,17 @@ const poolLabel = (g) => `N${g.N} C${g.C} ${g.H}x${g.W} k${g.kernelH}x${g.kernel
   `p${g.padH},${g.padW} d${g.dilationH},${g.dilationW} out ${g.OH}x${g.OW}`;
 
 describe('backend differential: native vs js', function () {
-  let native = null, js = null, threads0 = 1, isa0 = null;
+  const h = nativeHarness();
+  let native = null, js = null;
   let caseNo = 0;
-  const isas = [];
-
-  before(function () {
-    if (process.env.RECEPTIVE_BACKEND === 'js') this.skip();
-    native = select.tryNative();
-    if (!native) this.skip();
-    js = select.getBackendInstance('js');
-    threads0 = native.getNumThreads();
-    isa0 = native.info().isa;
-    for (const isa of ['scalar', 'avx2', 'avx512']) {
-      try {
-        native.setIsa(isa);
-        isas.push(isa);
-      } catch (e) {
-        if (!(e instanceof RangeError)) throw e;
-      }
-    }
-    native.setIsa(isa0);
-  });
-  after(function () {
-    if (native) {
-      native.setNumThreads(threads0);
-      native.setIsa(isa0);
-    }
-  });
+  before(function () { ({ native, js } = h); });
+  const isas = h.isas;
   // Alternate 1, 2 and 3 native threads, and the ISAs every third case, so that every
   // pairing occurs.
   beforeEach(function () {
     if (!native) return;
     native.setNumThreads(1 + (caseNo % 3));
-    native.setIsa(isas[Math.floor(caseNo / 3) % isas.length] || isa0);
+    native.setIsa(isas[Math.floor(caseNo / 3) % isas.length] || h.isa0);
     caseNo++;
   });
 

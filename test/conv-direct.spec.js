@@ -8,30 +8,13 @@
 // threads. Skipped when the native addon is unavailable or RECEPTIVE_BACKEND=js.
 'use strict';
 const assert = require('assert');
-const select = require('../dist/backend/select');
+const { mulberry32, randArray, nativeHarness } = require('./helpers/native_harness');
 const { assertClose } = require('./helpers/fixtures');
 
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return function () {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const rng = mulberry32(20261128);
 const int = (lo, hi) => lo + Math.floor(rng() * (hi - lo + 1));
 const pick = (arr) => arr[Math.floor(rng() * arr.length)];
-
-function randArray(n, seed) {
-  const r = mulberry32(seed);
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = r() * 2 - 1;
-  return a;
-}
 
 const outSize = (n, before, after, k, d, s) => Math.floor((n + before + after - d * (k - 1) - 1) / s) + 1;
 const outHW = (g) => [outSize(g.H, g.padTop, g.padBottom, g.R, g.dilationH, g.strideH),
@@ -88,46 +71,11 @@ const label = (g) => `N${g.N} C${g.C} ${g.H}x${g.W} K${g.K} k${g.R}x${g.S} s${g.
   `p${g.padTop},${g.padBottom},${g.padLeft},${g.padRight} d${g.dilationH},${g.dilationW} g${g.groups}`;
 
 describe('conv2d direct small-channel kernel (native)', function () {
-  let native = null, js = null, threads0 = 1, isa0 = null, policy0 = 'auto';
-  const isas = [];
-
-  before(function () {
-    if (process.env.RECEPTIVE_BACKEND === 'js') this.skip();
-    native = select.tryNative();
-    if (!native) this.skip();
-    js = select.getBackendInstance('js');
-    threads0 = native.getNumThreads();
-    isa0 = native.info().isa;
-    policy0 = native.getConvAlgorithm();
-    const wanted = process.env.RECEPTIVE_ISA ? [isa0] : ['scalar', 'avx2', 'avx512'];
-    for (const isa of wanted) {
-      try {
-        native.setIsa(isa);
-        isas.push(isa);
-      } catch (e) {
-        if (!(e instanceof RangeError)) throw e;
-      }
-    }
-    native.setIsa(isa0);
-  });
-  after(function () {
-    if (!native) return;
-    native.setNumThreads(threads0);
-    native.setIsa(isa0);
-    native.setConvAlgorithm(policy0);
-  });
-
-  /** Calls fn() under every ISA and thread count, with the policy set. */
-  function eachSetting(policy, fn) {
-    for (const isa of isas) {
-      for (const t of [1, 2]) {
-        native.setIsa(isa);
-        native.setNumThreads(t);
-        native.setConvAlgorithm(policy);
-        fn(`${isa} ${t}t`);
-      }
-    }
-  }
+  const h = nativeHarness({ honourIsaEnv: true });
+  let native = null, js = null;
+  before(function () { ({ native, js } = h); });
+  const isas = h.isas;
+  const eachSetting = h.eachSetting;
 
   it('is chosen when forced wherever it applies, never under gemm', function () {
     for (const g of CASES) {
@@ -143,7 +91,7 @@ describe('conv2d direct small-channel kernel (native)', function () {
       const a = native.convAlgorithm(FIXED[1]);
       if (isa !== 'scalar') assert.strictEqual(a, 'direct-small', `LeNet conv2 under auto on ${isa}`);
     }
-    native.setIsa(isa0);
+    native.setIsa(h.isa0);
   });
 
   CASES.forEach((g, i) => {
@@ -207,6 +155,6 @@ describe('conv2d direct small-channel kernel (native)', function () {
       native.conv2dForwardPrepared(g, x, p, null, false, y);
       assertClose(y, want, `prepared on ${isas[isas.length - 1]}, run on ${isa}`, 1e-4);
     }
-    native.setIsa(isa0);
+    native.setIsa(h.isa0);
   });
 });

@@ -252,3 +252,20 @@ describeEachBackend('Conv2d.fusedForward and the per-layer prepared weights', (n
     assert.throws(() => flipped.fusedForward(x), /only for mode 'cross-correlation'/);
   });
 });
+
+describe('setConvAlgorithm / getConvAlgorithm', function () {
+  it('validates the name and round-trips it (native), or reports js', function () {
+    assert.throws(() => R.setConvAlgorithm('fastest'), (e) => e instanceof RangeError && /must be one of auto, gemm, winograd, direct, got 'fastest'/.test(e.message));
+    assert.throws(() => R.setConvAlgorithm(3), (e) => e instanceof TypeError && /name must be a string/.test(e.message));
+    const before = R.getConvAlgorithm();
+    if (before === 'js') return;
+    try {
+      for (const name of ['gemm', 'winograd', 'direct', 'auto']) {
+        R.setConvAlgorithm(name);
+        assert.strictEqual(R.getConvAlgorithm(), name);
+      }
+    } finally {
+      R.setConvAlgorithm(before);
+    }
+  });
+});

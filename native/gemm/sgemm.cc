@@ -263,11 +263,20 @@ void gemm_block(const KernelSet& ks, const Problem& p, const PrepackedA* pre, in
           float* crow = cblock + ir * p.ldc;
           const float* pf = bpanels;
           int64_t pf_ld = 0;
-          if (unpacked_b) next_panel_prefetch(p, bsrc, ncur, std::min(nr, N - jc - ncur), i, &pf, &pf_ld);
+          if (unpacked_b) {
+            next_panel_prefetch(p, bsrc, ncur, std::min(nr, N - jc - ncur), i, &pf, &pf_ld);
+          } else if (!unpacked_a && ir + m < mcur) {
+            // Packed A (pre-packed weights: cold, read from memory): while this tile's first
+            // panel runs, bring the next tile's A panel (mr x kcur, contiguous) into L2,
+            // mr floats per k step.
+            pf = a + mr * kcur;
+            pf_ld = mr;
+          }
           for (int64_t jr = 0; jr < ncur; jr += nr) {
             const int64_t n = std::min(nr, ncur - jr);
             ks.kernel(kcur, a, rs, cs, bpanels + jr * b_panel, ldbp, crow + jr, p.ldc, m, n,
                       p.alpha, beta, pf, pf_ld);
+            pf_ld = 0;  // the next tile's panel is on its way; later panels prefetch nothing
           }
         }
       }

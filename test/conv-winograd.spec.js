@@ -130,46 +130,13 @@ describe('conv2d Winograd kernel (native)', function () {
 
   CASES.forEach((g, i) => {
     it(`#${i} ${label(g)}: winograd = gemm = js`, function () {
-      const [OH, OW] = outHW(g);
-      const x = randArray(g.N * g.C * g.H * g.W, 5 * i + 1);
-      const w = randArray(g.K * (g.C / g.groups) * 9, 5 * i + 2);
-      const bias = i % 3 === 2 ? null : randArray(g.K, 5 * i + 3);
-      const want = new Float32Array(g.N * g.K * OH * OW);
-      js.conv2dForward(g, x, w, bias, want);
-      native.setConvAlgorithm('gemm');
-      const viaGemm = new Float32Array(want.length).fill(NaN);
-      native.conv2dForward(g, x, w, bias, viaGemm);
-      assertClose(viaGemm, want, `${label(g)} gemm`, 1e-4);
-      eachSetting('winograd', (s) => {
-        const y = new Float32Array(want.length).fill(NaN);
-        native.conv2dForward(g, x, w, bias, y);
-        assertClose(y, want, `${label(g)} winograd ${s}`, 1e-4);
-        assertClose(y, viaGemm, `${label(g)} winograd vs gemm ${s}`, 1e-4);
-      });
+      h.forcedAgrees('winograd', g, 5 * i, i % 3 !== 2, label(g));
     });
   });
 
   CASES.filter((g, i) => i < FIXED.length || i % 3 === 0).forEach((g, i) => {
     it(`prepared #${i} ${label(g)}: scale, bias, residual, relu`, function () {
-      const [OH, OW] = outHW(g);
-      const x = randArray(g.N * g.C * g.H * g.W, 7 * i + 1);
-      const w = randArray(g.K * (g.C / g.groups) * 9, 7 * i + 2);
-      const scale = randArray(g.K, 7 * i + 3);
-      const bias = randArray(g.K, 7 * i + 4);
-      const residual = randArray(g.N * g.K * OH * OW, 7 * i + 5);
-      for (const [sc, b, res, relu] of [[scale, bias, residual, true], [null, null, null, false],
-        [scale, null, null, true], [null, bias, residual, false]]) {
-        const jp = js.prepareConv2d(g, w, sc, b);
-        const want = new Float32Array(residual.length);
-        js.conv2dForwardPrepared(g, x, jp, res, relu, want);
-        eachSetting('winograd', (s) => {
-          const p = native.prepareConv2d(g, w, sc, b);
-          assert.strictEqual(p.algorithm, 'winograd');
-          const y = new Float32Array(want.length).fill(NaN);
-          native.conv2dForwardPrepared(g, x, p, res, relu, y);
-          assertClose(y, want, `${label(g)} prepared ${s} relu=${relu}`, 1e-4);
-        });
-      }
+      h.preparedAgrees('winograd', g, 7 * i, ['winograd'], label(g));
     });
   });
 

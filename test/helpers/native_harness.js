@@ -4,7 +4,9 @@
 // policy back afterwards. The suite is skipped when the addon is unavailable or
 // RECEPTIVE_BACKEND=js.
 'use strict';
+const assert = require('assert');
 const select = require('../../dist/backend/select');
+const { assertClose } = require('./fixtures');
 
 function mulberry32(seed) {
   let a = seed >>> 0;
@@ -27,8 +29,9 @@ function randArray(n, seed) {
 
 /**
  * Registers before/after hooks in the calling describe and returns their live state:
- * { native, js, isas, isa0 } and eachSetting(policy, fn) running fn(label) under every ISA
- * at 1 and 2 threads with the convolution policy set. With honourIsaEnv, a run that sets
+ * { native, js, isas, isa0 }, eachSetting(policy, fn) running fn(label) under every ISA
+ * at 1 and 2 threads with the convolution policy set, and forcedAgrees / preparedAgrees,
+ * the checks a forced convolution algorithm must pass. With honourIsaEnv, a run that sets
  * RECEPTIVE_ISA keeps to that ISA.
  */
 function nativeHarness({ honourIsaEnv = false } = {}) {
@@ -58,6 +61,56 @@ function nativeHarness({ honourIsaEnv = false } = {}) {
     h.native.setIsa(h.isa0);
     h.native.setConvAlgorithm(h.policy0);
   });
+  const outLength = (g) => g.N * g.K *
+    (Math.floor((g.H + g.padTop + g.padBottom - g.dilationH * (g.R - 1) - 1) / g.strideH) + 1) *
+    (Math.floor((g.W + g.padLeft + g.padRight - g.dilationW * (g.S - 1) - 1) / g.strideW) + 1);
+
+  /**
+   * The forward of g with `policy` forced, under every setting, against the GEMM path and
+   * the JS backend, on random x and w (seeded from `seed`) and a bias when `withBias`.
+   */
+  h.forcedAgrees = (policy, g, seed, withBias, label) => {
+    const x = randArray(g.N * g.C * g.H * g.W, seed + 1);
+    const w = randArray(g.K * (g.C / g.groups) * g.R * g.S, seed + 2);
+    const bias = withBias ? randArray(g.K, seed + 3) : null;
+    const want = new Float32Array(outLength(g));
+    h.js.conv2dForward(g, x, w, bias, want);
+    h.native.setConvAlgorithm('gemm');
+    const viaGemm = new Float32Array(want.length).fill(NaN);
+    h.native.conv2dForward(g, x, w, bias, viaGemm);
+    assertClose(viaGemm, want, `${label} gemm`, 1e-4);
+    h.eachSetting(policy, (s) => {
+      const y = new Float32Array(want.length).fill(NaN);
+      h.native.conv2dForward(g, x, w, bias, y);
+      assertClose(y, want, `${label} ${policy} ${s}`, 1e-4);
+      assertClose(y, viaGemm, `${label} ${policy} vs gemm ${s}`, 1e-4);
+    });
+  };
+
+  /**
+   * Prepared weights with `policy` forced (scale, bias, residual, ReLU in four mixes), under
+   * every setting, against the JS backend; the prepared form's algorithm must be in `algorithms`.
+   */
+  h.preparedAgrees = (policy, g, seed, algorithms, label) => {
+    const x = randArray(g.N * g.C * g.H * g.W, seed + 1);
+    const w = randArray(g.K * (g.C / g.groups) * g.R * g.S, seed + 2);
+    const scale = randArray(g.K, seed + 3);
+    const bias = randArray(g.K, seed + 4);
+    const residual = randArray(outLength(g), seed + 5);
+    for (const [sc, b, res, relu] of [[scale, bias, residual, true], [null, null, null, false],
+      [scale, null, null, true], [null, bias, residual, false]]) {
+      const want = new Float32Array(residual.length);
+      h.js.conv2dForwardPrepared(g, x, h.js.prepareConv2d(g, w, sc, b), res, relu, want);
+      h.eachSetting(policy, (s) => {
+        const p = h.native.prepareConv2d(g, w, sc, b);
+        assert.ok(algorithms.includes(p.algorithm), `${label}: prepared as ${p.algorithm}`);
+        const y = new Float32Array(want.length).fill(NaN);
+        h.native.conv2dForwardPrepared(g, x, p, res, relu, y);
+        assertClose(y, want, `${label} prepared ${s} relu=${relu}`, 1e-4);
+      });
+    }
+  };
+
   h.eachSetting = (policy, fn) => {
     for (const isa of h.isas) {
       for (const t of [1, 2]) {

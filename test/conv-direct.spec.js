@@ -8,8 +8,7 @@
 // threads. Skipped when the native addon is unavailable or RECEPTIVE_BACKEND=js.
 'use strict';
 const assert = require('assert');
-const { mulberry32, randArray, nativeHarness } = require('./helpers/native_harness');
-const { assertClose } = require('./helpers/fixtures');
+const { mulberry32, nativeHarness } = require('./helpers/native_harness');
 
 
 const rng = mulberry32(20261128);
@@ -106,21 +105,6 @@ describe('conv2d direct small-channel kernel (native)', function () {
   });
 
   it('prepared weights keep working after the ISA changes', function () {
-    const g = FIXED[4];
-    const [OH, OW] = outHW(g);
-    const x = randArray(g.N * g.C * g.H * g.W, 91);
-    const w = randArray(g.K * g.C * g.R * g.S, 92);
-    const want = new Float32Array(g.N * g.K * OH * OW);
-    js.conv2dForwardPrepared(g, x, js.prepareConv2d(g, w, null, null), null, false, want);
-    native.setConvAlgorithm('direct');
-    native.setIsa(isas[isas.length - 1]);
-    const p = native.prepareConv2d(g, w, null, null);
-    for (const isa of isas) {
-      native.setIsa(isa);
-      const y = new Float32Array(want.length).fill(NaN);
-      native.conv2dForwardPrepared(g, x, p, null, false, y);
-      assertClose(y, want, `prepared on ${isas[isas.length - 1]}, run on ${isa}`, 1e-4);
-    }
-    native.setIsa(h.isa0);
+    h.preparedSurvivesIsaChange('direct', FIXED[4]);
   });
 });

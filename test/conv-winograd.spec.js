@@ -178,22 +178,7 @@ describe('conv2d Winograd kernel (native)', function () {
   });
 
   it('prepared weights keep working after the ISA changes', function () {
-    const g = FIXED[1];
-    const [OH, OW] = outHW(g);
-    const x = randArray(g.N * g.C * g.H * g.W, 91);
-    const w = randArray(g.K * g.C * 9, 92);
-    const want = new Float32Array(g.N * g.K * OH * OW);
-    js.conv2dForwardPrepared(g, x, js.prepareConv2d(g, w, null, null), null, false, want);
-    native.setConvAlgorithm('winograd');
-    native.setIsa(isas[isas.length - 1]);
-    const p = native.prepareConv2d(g, w, null, null);
-    for (const isa of isas) {
-      native.setIsa(isa);
-      const y = new Float32Array(want.length).fill(NaN);
-      native.conv2dForwardPrepared(g, x, p, null, false, y);
-      assertClose(y, want, `prepared on ${isas[isas.length - 1]}, run on ${isa}`, 1e-4);
-    }
-    native.setIsa(h.isa0);
+    h.preparedSurvivesIsaChange('winograd', FIXED[1]);
   });
 
   it('keeps NaN and large magnitudes apart: a NaN input poisons only its own outputs', function () {

@@ -111,6 +111,28 @@ function nativeHarness({ honourIsaEnv = false } = {}) {
     }
   };
 
+  /** Weights prepared under `policy` on the widest ISA keep giving the same result on every ISA. */
+  h.preparedSurvivesIsaChange = (policy, g) => {
+    const x = randArray(g.N * g.C * g.H * g.W, 91);
+    const w = randArray(g.K * (g.C / g.groups) * g.R * g.S, 92);
+    const want = new Float32Array(outLength(g));
+    h.js.conv2dForwardPrepared(g, x, h.js.prepareConv2d(g, w, null, null), null, false, want);
+    h.native.setConvAlgorithm(policy);
+    const widest = h.isas[h.isas.length - 1];
+    h.native.setIsa(widest);
+    const p = h.native.prepareConv2d(g, w, null, null);
+    try {
+      for (const isa of h.isas) {
+        h.native.setIsa(isa);
+        const y = new Float32Array(want.length).fill(NaN);
+        h.native.conv2dForwardPrepared(g, x, p, null, false, y);
+        assertClose(y, want, `prepared on ${widest}, run on ${isa}`, 1e-4);
+      }
+    } finally {
+      h.native.setIsa(h.isa0);
+    }
+  };
+
   h.eachSetting = (policy, fn) => {
     for (const isa of h.isas) {
       for (const t of [1, 2]) {

@@ -397,6 +397,34 @@ describeEachBackend('backend bad input', function (name, b) {
       it('convAlgorithm validates its geometry', function () {
         assert.throws(() => b.convAlgorithm(convGeom({ groups: 3 })), RangeError);
       });
+      it('the addon\'s packed geometry (Float64Array) is validated like the object form', function () {
+        const path = require('path');
+        const addon = process.env.RECEPTIVE_ADDON_PATH
+          ? require(path.resolve(process.env.RECEPTIVE_ADDON_PATH))
+          : require('node-gyp-build')(path.join(__dirname, '..'));
+        const fields = addon.geometryFields.conv;
+        assert.deepStrictEqual([...fields].sort(), Object.keys(convGeom()).sort());
+        const pack = (g) => Float64Array.from(fields, (f) => g[f]);
+        const g = convGeom(), a = convArrays(g);
+        addon.conv2dForward(pack(g), a.x, a.w, a.bias, a.y);
+        const want = convArrays(g);
+        b.conv2dForward(g, want.x, want.w, want.bias, want.y);
+        assert.deepStrictEqual(Array.from(a.y), Array.from(want.y), 'packed and object forms agree');
+        for (const [field, v] of [['N', 0], ['groups', NaN], ['strideW', 1.5], ['padTop', -1], ['K', 1e12]]) {
+          const c = convArrays(g);
+          assert.throws(() => addon.conv2dForward(pack({ ...g, [field]: v }), c.x, c.w, c.bias, c.y),
+            (e) => e instanceof RangeError && e.message.includes(`g.${field}`), `${field} = ${v}`);
+          assert.ok(c.y.every((y) => y === SENTINEL), `${field} = ${v}: nothing written`);
+        }
+        assert.throws(() => addon.conv2dForward(new Float64Array(fields.length - 1), a.x, a.w, a.bias, a.y),
+          (e) => e instanceof RangeError && /packed geometry/.test(e.message));
+        assert.throws(() => addon.conv2dForward(new Float32Array(fields.length), a.x, a.w, a.bias, a.y), TypeError);
+        const pg = poolGeom(), pa = poolArrays(pg);
+        const packPool = (q) => Float64Array.from(addon.geometryFields.pool, (f) => q[f]);
+        assert.throws(() => addon.avgPool2dForward(packPool(pg), pa.x, pa.y),
+          (e) => e instanceof TypeError && /must be an object here/.test(e.message), 'average pooling needs countIncludePad');
+        addon.maxPool2dForward(packPool(pg), pa.x, pa.y, null);
+      });
       it('the process survives a storm of bad calls', function () {
         let thrown = 0;
         for (let i = 0; i < 2000; i++) {

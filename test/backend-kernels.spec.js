@@ -250,7 +250,10 @@ const GEMM_SHAPES = [[1, 1, 1], [1, 7, 3], [5, 1, 9], [3, 4, 5], [8, 8, 8], [17,
   [64, 48, 40], [67, 45, 33], [130, 70, 129], [16, 300, 1],
   // Native driver paths on two threads: B read in place panel by panel (small M, N split),
   // A read in place with K unblocked (N small, M split), both operands packed.
-  [64, 600, 70], [300, 40, 200], [300, 300, 40]];
+  [64, 600, 70], [300, 40, 200], [300, 300, 40],
+  // Matrix-vector problems (one row or one column of C) big enough for two threads: the
+  // matrix read once in place, in dot or axpy form by the transposes.
+  [1, 1500, 400], [1500, 1, 400], [1, 1, 2000]];
 
 function gemmTests(getBackend) {
   for (const [M, N, K] of GEMM_SHAPES) {
@@ -513,6 +516,8 @@ describeEachBackend('backend kernels', function (name, b) {
           assert.strictEqual(b.convAlgorithm(g), b.info().isa === 'scalar' ? 'im2col-gemm' : 'direct-small');
           assert.strictEqual(b.convAlgorithm({ ...g, groups: 8 }), 'depthwise-direct');
           assert.strictEqual(b.convAlgorithm({ ...g, R: 1, S: 1, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0 }), 'gemm-1x1');
+          // a filter covering the whole input (LeNet's C5): one GEMM over the batch
+          assert.strictEqual(b.convAlgorithm({ ...g, C: 16, R: 5, S: 5, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0 }), 'im2col-gemm');
         } finally {
           b.setConvAlgorithm(policy);
         }

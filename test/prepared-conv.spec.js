@@ -34,6 +34,10 @@ const GEOMETRIES = [
   ['depthwise', { C: 4, K: 4, groups: 4 }],
   ['batch of 5 small images', { N: 5, H: 4, W: 4, C: 8, K: 8 }],
   ['1-D k5 (H = 1)', { H: 1, R: 1, S: 5, W: 30, padTop: 0, padBottom: 0, padLeft: 2, padRight: 2 }],
+  // A filter covering the whole input (LeNet's C5): one output per image, a matrix-vector
+  // product over the prepared weights up to a few images, register tiles beyond.
+  ...[1, 3, 7].map((N) => [`filter covering the whole 5x5 input (LeNet C5), batch ${N}`,
+    { N, C: 16, K: 30, H: 5, W: 5, R: 5, S: 5, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0 }]),
 ];
 
 /** relu?(conv * scale + shift + residual) from the plain kernel, the rest in float64. */
@@ -227,6 +231,24 @@ describeEachBackend('Conv2d.fusedForward and the per-layer prepared weights', (n
     check('after BatchNorm statistics were updated in training mode');
     conv.weight = new R.nn.Parameter(new Float32Array(conv.weight.size).fill(-0.5), conv.weight.shape.slice());
     check('after the parameter was replaced');
+  });
+
+  it('a new input shape, bad input or a replaced weight after a call is validated again', function () {
+    const { conv, bn } = layers(6);
+    const shapes = [[1, 3, 5, 5], [2, 3, 7, 6], [1, 3, 5, 5], [3, 3, 4, 4]];
+    shapes.forEach((shape, i) => {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const x = R.tensor(Array.from(detFill(n, 20 + i))).reshape(shape);
+      const got = R.noGrad(() => conv.fusedForward(x, { bn, relu: true }));
+      assert.deepStrictEqual(got.shape, [shape[0], 6, shape[2], shape[3]]);
+      assertClose(got.data, modulePath(conv, bn, x, null, true).data, `call ${i}: [${shape}]`);
+    });
+    assert.throws(() => R.noGrad(() => conv.fusedForward(R.zeros([3, 2, 4, 4]), { bn })), /input has 2 channels but weight expects 3/);
+    assert.throws(() => R.noGrad(() => conv.fusedForward([1, 2, 3], { bn })), TypeError);
+    const x = R.tensor(Array.from(detFill(3 * 3 * 16, 30))).reshape([3, 3, 4, 4]);
+    conv.weight = new R.nn.Parameter(new Float32Array(6 * 3 * 1 * 1).fill(0.5), [6, 3, 1, 1]);
+    const got = R.noGrad(() => conv.fusedForward(x, { bn }));
+    assertClose(got.data, R.noGrad(() => bn.forward(R.F.conv2d(x, conv.weight, conv.bias, { padding: 1 }))).data, 'a 1x1 weight in place of the 3x3');
   });
 
   it('a plain forward without a tape takes the prepared path, with a tape the recorded one', function () {

@@ -214,6 +214,16 @@ void check_isa(Checker& ck, Isa isa, bool quick) {
           {false, false, 141, 65, 129, 1.f, 0.f, 0, 0, 0, true},
       };
       for (const Case& c : skinny) ck.run(c, tag);
+      // Matrix-vector shapes (M == 1 or N == 1; a pre-packed A against 1-4 columns), big
+      // enough to be split across threads, every transpose, padded leading dimensions.
+      for (int t = 0; t < 4; t++) {
+        const bool ta = (t & 1) != 0, tb = (t & 2) != 0;
+        const float alpha = kAlphas[t % 3], beta = kBetas[t];
+        ck.run(Case{ta, tb, 1, 3000 + t, 700, alpha, beta, t, 1, 2}, tag);
+        ck.run(Case{ta, tb, 3000 + t, 1, 700, alpha, beta, 2, t, 1}, tag);
+        ck.run(Case{ta, tb, 1, 1, 3000, alpha, beta, 1, t, 0}, tag);
+        ck.run(Case{ta, tb, 500 + t, 1 + t, 2 * kc + 3, alpha, beta, 1, 2, t, true}, tag);
+      }
     }
     // Pre-packed A, sometimes computed after another ISA was forced.
     for (int r = 0; r < (quick ? 40 : 150); r++) {

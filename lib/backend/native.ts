@@ -11,6 +11,8 @@ import type {
   PreparedConv2d,
 } from './backend';
 import { describe } from './validate';
+import { geometryPackers } from './geometry_pack';
+import { markDataChanged } from '../tensor';
 
 /** The addon's handle (a type-tagged External) behind a PreparedConv2d. */
 type PreparedHandle = object;
@@ -47,6 +49,8 @@ interface Addon {
   avgPool2dBackward(g: AvgPoolGeometry, gy: Float32Array, gx: Float32Array): void;
   adaptiveAvgPool2dForward(g: AdaptivePoolGeometry, x: Float32Array, y: Float32Array): void;
   adaptiveAvgPool2dBackward(g: AdaptivePoolGeometry, gy: Float32Array, gx: Float32Array): void;
+  /** Field order of each packed geometry layout (absent in older builds). */
+  geometryFields?: unknown;
 }
 
 const REQUIRED: (keyof Addon)[] = [
@@ -139,6 +143,10 @@ function setOpenMpWaitDefaults(): void {
 export function loadNativeBackend(): NativeBackend {
   setOpenMpWaitDefaults();
   const a = loadAddon();
+  const packers = geometryPackers(a.geometryFields);
+  const cg = (g: ConvGeometry) => packers.conv(g) as ConvGeometry;
+  const pg = (g: PoolGeometry) => packers.pool(g) as PoolGeometry;
+  const ag = (g: AdaptivePoolGeometry) => packers.adaptivePool(g) as AdaptivePoolGeometry;
   return {
     name: 'native',
     info(): BackendInfo {
@@ -147,17 +155,20 @@ export function loadNativeBackend(): NativeBackend {
     },
     setNumThreads: (n) => a.setNumThreads(n),
     getNumThreads: () => a.getNumThreads(),
-    setIsa: (name) => a.setIsa(name),
-    convAlgorithm: (g) => a.convAlgorithm(g),
+    setIsa(name) {
+      a.setIsa(name);
+      markDataChanged(); // the algorithm chosen for a geometry may differ on another ISA
+    },
+    convAlgorithm: (g) => a.convAlgorithm(cg(g)),
     gemm: (ta, tb, M, N, K, alpha, A, B, beta, C) => a.gemm(ta, tb, M, N, K, alpha, A, B, beta, C),
     gemmAsync: (ta, tb, M, N, K, alpha, A, B, beta, C) =>
       a.gemmAsync(ta, tb, M, N, K, alpha, A, B, beta, C),
-    conv2dForward: (g, x, w, bias, y) => a.conv2dForward(g, x, w, bias, y),
-    conv2dForwardAsync: (g, x, w, bias, y) => a.conv2dForwardAsync(g, x, w, bias, y),
+    conv2dForward: (g, x, w, bias, y) => a.conv2dForward(cg(g), x, w, bias, y),
+    conv2dForwardAsync: (g, x, w, bias, y) => a.conv2dForwardAsync(cg(g), x, w, bias, y),
     setConvAlgorithm: (name) => a.setConvAlgorithm(name),
     getConvAlgorithm: () => a.getConvAlgorithm(),
     prepareConv2d(g, w, scale, bias): PreparedConv2d {
-      const handle = a.prepareConv2d(g, w, scale, bias);
+      const handle = a.prepareConv2d(cg(g), w, scale, bias);
       const info = a.preparedConv2dInfo(handle);
       return new NativePreparedConv2d(handle, info.algorithm, info.bytes);
     },
@@ -165,16 +176,16 @@ export function loadNativeBackend(): NativeBackend {
       if (!(prepared instanceof NativePreparedConv2d)) {
         throw new TypeError(`conv2dForwardPrepared: prepared must come from the native backend's prepareConv2d, got ${describe(prepared)}`);
       }
-      a.conv2dForwardPrepared(g, x, prepared.handle, residual, relu, y);
+      a.conv2dForwardPrepared(cg(g), x, prepared.handle, residual, relu, y);
     },
-    conv2dBackwardInput: (g, gy, w, gx) => a.conv2dBackwardInput(g, gy, w, gx),
-    conv2dBackwardWeight: (g, x, gy, gw) => a.conv2dBackwardWeight(g, x, gy, gw),
-    conv2dBackwardBias: (g, gy, gb) => a.conv2dBackwardBias(g, gy, gb),
-    maxPool2dForward: (g, x, y, indices) => a.maxPool2dForward(g, x, y, indices),
-    maxPool2dBackward: (g, gy, indices, gx) => a.maxPool2dBackward(g, gy, indices, gx),
+    conv2dBackwardInput: (g, gy, w, gx) => a.conv2dBackwardInput(cg(g), gy, w, gx),
+    conv2dBackwardWeight: (g, x, gy, gw) => a.conv2dBackwardWeight(cg(g), x, gy, gw),
+    conv2dBackwardBias: (g, gy, gb) => a.conv2dBackwardBias(cg(g), gy, gb),
+    maxPool2dForward: (g, x, y, indices) => a.maxPool2dForward(pg(g), x, y, indices),
+    maxPool2dBackward: (g, gy, indices, gx) => a.maxPool2dBackward(pg(g), gy, indices, gx),
     avgPool2dForward: (g, x, y) => a.avgPool2dForward(g, x, y),
     avgPool2dBackward: (g, gy, gx) => a.avgPool2dBackward(g, gy, gx),
-    adaptiveAvgPool2dForward: (g, x, y) => a.adaptiveAvgPool2dForward(g, x, y),
-    adaptiveAvgPool2dBackward: (g, gy, gx) => a.adaptiveAvgPool2dBackward(g, gy, gx),
+    adaptiveAvgPool2dForward: (g, x, y) => a.adaptiveAvgPool2dForward(ag(g), x, y),
+    adaptiveAvgPool2dBackward: (g, gy, gx) => a.adaptiveAvgPool2dBackward(ag(g), gy, gx),
   };
 }

@@ -70,6 +70,9 @@ export interface ConvInference {
   relu?: boolean;
   /** Where the output goes: a buffer of n floats that the kernel overwrites (default: fresh). */
   alloc?: (n: number) => Float32Array;
+  /** Told the validated geometry and output shape, so that a layer can run later calls on
+   * the same input shape straight through inferenceForward. */
+  planned?: (g: ConvGeometry, outShape: number[]) => void;
 }
 
 const CONV_KEYS = ['stride', 'padding', 'dilation', 'groups'] as const;
@@ -203,7 +206,10 @@ export function convolution(op: string, input: Tensor, weight: Tensor, bias: Ten
       strideH: sh, strideW: sw, padTop: ph[0], padBottom: ph[1], padLeft: pw[0], padRight: pw[1],
       dilationH: dh, dilationW: dw, groups,
     };
-    if (params.inference) return inferenceForward(op, g, x, w, b, params.inference, outShape);
+    if (params.inference) {
+      params.inference.planned?.(g, outShape);
+      return inferenceForward(op, g, x, w, b, params.inference, outShape);
+    }
     const y = new Float32Array(N * outChannels * oh * ow);
     be.conv2dForward(g, xData, wData, b ? b.data : null, y);
     const out = new Tensor(y, outShape);
@@ -285,8 +291,12 @@ export function convolution(op: string, input: Tensor, weight: Tensor, bias: Ten
   });
 }
 
-function inferenceForward(op: string, g: ConvGeometry, x: Tensor, w: Tensor, b: Tensor | null,
-                          inf: ConvInference, outShape: number[]): Tensor {
+/**
+ * The inference path for a geometry `convolution` validated for x's shape (see
+ * ConvInference.planned): output stage checks, the output buffer, one kernel call.
+ */
+export function inferenceForward(op: string, g: ConvGeometry, x: Tensor, w: Tensor, b: Tensor | null,
+                                 inf: ConvInference, outShape: number[]): Tensor {
   const r = inf.residual ?? null;
   if (needsGrad(x, w, b, r)) throw new Error(`${op}: the inference path records no gradient; call it without a tape`);
   if (r && (r.shape.length !== outShape.length || r.shape.some((d, i) => d !== outShape[i]))) {

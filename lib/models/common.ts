@@ -1,7 +1,7 @@
 // Pieces shared by the zoo: option checks, seeded initialisation, and two fused
 // element-wise steps used on the hot path (ReLU on a fresh activation, residual add + ReLU).
 import { Tensor, formatShape } from '../tensor';
-import { needsGrad, record } from '../autograd/engine';
+import { isGradEnabled, needsGrad, record } from '../autograd/engine';
 import * as F from '../functional';
 import { Generator, defaultGenerator } from '../random';
 import type { Module, StateDictSource } from '../nn/module';
@@ -184,7 +184,7 @@ function fusable(x: Tensor, conv: Module, bn: Module | null, residual: Tensor | 
  * ActivationPool: no tape and no hook anywhere (a hook could keep an intermediate).
  */
 export function canRecycle(model: Module, x: Tensor): boolean {
-  if (needsGrad(x, ...model.parameters())) return false;
+  if (isGradEnabled() && needsGrad(x, ...model.parameters())) return false;
   for (const m of model.modules()) if (hooked(m)) return false;
   return true;
 }
@@ -211,9 +211,9 @@ export function convBnAddRelu(x: Tensor, conv: Module, bn: Module, residual: Ten
   return addRelu(batchNormAct((conv as Conv2d).forward(x), bn, false, x), residual, x);
 }
 
-/** conv (-> ReLU) for a Conv2d with its bias: one fused kernel for inference. */
-export function convAct(x: Tensor, conv: Module, relu: boolean): Tensor {
-  if (fusable(x, conv, null, null)) return (conv as Conv2d).fusedForward(x, { relu });
+/** conv (-> ReLU) for a Conv2d with its bias: one fused kernel for inference (output from `pool` if given). */
+export function convAct(x: Tensor, conv: Module, relu: boolean, pool?: ActivationPool): Tensor {
+  if (fusable(x, conv, null, null)) return (conv as Conv2d).fusedForward(x, { relu, alloc: pool && ((n) => pool.take(n)) });
   const y = conv.forward(x) as Tensor;
   return relu ? reluFresh(y, x) : y;
 }

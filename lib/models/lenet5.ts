@@ -25,7 +25,8 @@ import { Conv2d } from '../nn/conv';
 import { Linear } from '../nn/linear';
 import { MaxPool2d } from '../nn/pooling';
 import { Generator } from '../random';
-import { COMMON_OPTIONS, ModelOptions, checkModelOptions, checkNumClasses, initOrLoad, modelGenerator, reluFresh, convAct } from './common';
+import { COMMON_OPTIONS, ModelOptions, checkModelOptions, checkNumClasses, initOrLoad, modelGenerator, reluFresh, convAct, canRecycle, layerPooled } from './common';
+import { ActivationPool } from './activation_pool';
 
 export type { ModelOptions } from './common';
 export { modelGenerator, checkNumClasses } from './common';
@@ -239,6 +240,8 @@ export class LeNet5 extends Module {
   fc1: Linear; fc2: Linear;
   readonly variant = 'modern';
   readonly numClasses: number;
+  /** Activation buffers reused by inference passes (see ActivationPool). */
+  private readonly activations = new ActivationPool();
 
   constructor(options: ModelOptions = {}) {
     super();
@@ -257,10 +260,29 @@ export class LeNet5 extends Module {
 
   forward(x: Tensor): Tensor {
     checkLeNetInput(x);
+    if (canRecycle(this, x)) return this.forwardRecycling(x);
     x = this.pool1.forward(convAct(x, this.conv1, true));
     x = this.pool2.forward(convAct(x, this.conv2, true));
     x = F.flatten(convAct(x, this.conv3, true), 1);
     return this.fc2.forward(reluFresh(this.fc1.forward(x)));
+  }
+
+  /** Inference with the conv and pool activations recycled through the model's pool. */
+  private forwardRecycling(input: Tensor): Tensor {
+    const pool = this.activations;
+    const done = (used: Tensor, next: Tensor) => pool.retire(used, next, input);
+    let x = input;
+    for (const [conv, maxPool] of [[this.conv1, this.pool1], [this.conv2, this.pool2]] as const) {
+      const y = convAct(x, conv, true, pool);
+      done(x, y);
+      x = layerPooled(maxPool, y, pool);
+      done(y, x);
+    }
+    const features = convAct(x, this.conv3, true, pool);
+    done(x, features);
+    const hidden = this.fc1.forward(F.flatten(features, 1));
+    done(features, hidden);
+    return this.fc2.forward(reluFresh(hidden));
   }
 }
 

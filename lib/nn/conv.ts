@@ -3,6 +3,10 @@
 // initialisation, seedable.
 import { Tensor } from '../tensor';
 import * as F from '../functional';
+import { inferenceForward } from '../functional/conv';
+import type { ConvInference } from '../functional/conv';
+import type { ConvGeometry } from '../backend/backend';
+import { sameShape } from '../ops/util';
 import { needsGrad } from '../autograd/engine';
 import type { BatchNorm2d } from './normalization';
 import { PreparedWeights } from './prepared_weights';
@@ -30,6 +34,16 @@ export interface ConvOptions extends RandomOptions {
 }
 
 export type ConvMode = 'cross-correlation' | 'convolution';
+
+/** A geometry fusedForward validated, for the input shape and tensors it was validated with. */
+interface InferencePlan {
+  xShape: number[];
+  wShape: number[];
+  weight: Tensor;
+  bias: Tensor | null;
+  g: ConvGeometry;
+  outShape: number[];
+}
 
 /** What Conv1d/Conv2d.fusedForward applies after the convolution, in this order. */
 export interface FusedConvOptions {
@@ -89,6 +103,8 @@ abstract class ConvNd extends Module {
   bias: Parameter | null;
   /** Weights prepared for the inference path (see fusedForward). */
   private readonly inference = new PreparedWeights();
+  /** The geometry validated for the last inference input shape (see fusedForward). */
+  private lastPlan: InferencePlan | null = null;
 
   constructor(layer: string, n: number, inChannels: number, outChannels: number,
               kernelSize: number | number[], options: ConvOptions & { mode?: ConvMode }) {
@@ -179,15 +195,29 @@ abstract class ConvNd extends Module {
       }
     }
     const folded = bn ? { weight: bn.weight, bias: bn.bias, runningMean: bn.runningMean!, runningVar: bn.runningVar!, eps: bn.eps } : null;
+    const op = this.typeName === 'Conv1d' ? 'conv1d' : 'conv2d';
+    const weight = this.weight, bias = this.bias;
+    const inference: ConvInference = {
+      prepared: (be, g) => this.inference.get(be, g, weight, bias, folded),
+      residual: options.residual ?? null,
+      relu: options.relu ?? false,
+      alloc: options.alloc,
+    };
+    // The same input shape and tensors as the geometry validated last time: straight to the
+    // kernel (a batch-1 call spends as long in the checks below as in the kernel).
+    const plan = this.lastPlan;
+    if (plan !== null && x instanceof Tensor && plan.weight === weight && plan.bias === bias &&
+        sameShape(plan.xShape, x.shape) && sameShape(plan.wShape, weight.shape)) {
+      return inferenceForward(op, plan.g, x, weight, bias, inference, plan.outShape.slice());
+    }
     const p = this.prepare(x);
-    return F.convolution(this.typeName === 'Conv1d' ? 'conv1d' : 'conv2d', p.x, this.weight, this.bias, {
-      ...this.convOptions(p.padding), dims: this.kernelSize.length as 1 | 2,
-      inference: {
-        prepared: (be, g) => this.inference.get(be, g, this.weight, this.bias, folded),
-        residual: options.residual ?? null,
-        relu: options.relu ?? false,
-        alloc: options.alloc,
-      },
+    if (p.x === x) {
+      inference.planned = (g, outShape) => {
+        this.lastPlan = { xShape: x.shape.slice(), wShape: weight.shape.slice(), weight, bias, g: { ...g }, outShape: outShape.slice() };
+      };
+    }
+    return F.convolution(op, p.x, weight, bias, {
+      ...this.convOptions(p.padding), dims: this.kernelSize.length as 1 | 2, inference,
     });
   }
 

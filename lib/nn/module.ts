@@ -251,8 +251,20 @@ export abstract class Module {
     return out;
   }
 
+  /** namedModules() without the names (the per-call checks of the inference paths use it). */
   modules(): Module[] {
-    return this.namedModules().map((e) => e[1]);
+    const out: Module[] = [];
+    const seen = new Set<Module>();
+    const visit = (m: Module) => {
+      if (seen.has(m)) return;
+      seen.add(m);
+      out.push(m);
+      const self = m as unknown as Record<string, unknown>;
+      for (const k of Object.keys(m)) { const v = self[k]; if (v instanceof Module) visit(v); }
+      for (const k of m._registered) { const v = self[k]; if (v instanceof Module) visit(v); }
+    };
+    visit(this);
+    return out;
   }
 
   /** Every parameter with its dotted name (`layer1.0.conv1.weight`), each tensor once. */

@@ -381,11 +381,12 @@ export function summarize(model: Module, inputShape: number[], options: SummaryO
 
 /** See Module.predict. */
 export function predictWith(model: Module, args: unknown[]): unknown {
-  const modes = model.modules().map((m) => [m, m.training] as const);
+  const mods = model.modules();
+  const modes = mods.map((m) => m.training);
   try {
-    model.eval();
+    for (const m of mods) m.training = false; // model.eval(), without walking the tree again
     return noGrad(() => (model.call as (...a: unknown[]) => unknown)(...args));
   } finally {
-    for (const [m, t] of modes) m.training = t;
+    mods.forEach((m, i) => { m.training = modes[i]; });
   }
 }

@@ -364,10 +364,9 @@ void run_part(const KernelSet& ks, const Problem& p, const PrepackedA* pre, int6
              std::min(N, c1 * g.col_unit));
 }
 
-// Runs the problem on the configured threads (one when called from a parallel region or
-// when the problem is too small to be worth a second thread).
-void run(const KernelSet& ks, const Problem& p, const PrepackedA* pre, int64_t M, int64_t N) {
-  const int64_t K = p.K;
+// Threads for a problem of M x N x K multiply-adds: the configured count, one when called
+// from a parallel region or when the problem is too small to be worth a second thread.
+int threads_for(int64_t M, int64_t N, int64_t K) {
   int threads = 1;
 #ifdef _OPENMP
   if (!omp_in_parallel()) threads = get_num_threads();
@@ -375,6 +374,124 @@ void run(const KernelSet& ks, const Problem& p, const PrepackedA* pre, int64_t M
   const double fmas = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
   if (threads > 1)
     threads = static_cast<int>(std::max(1.0, std::min<double>(threads, fmas / kMinFmasPerThread)));
+  return threads;
+}
+
+// f(u0, u1) on each thread's share of [0, units) (one call when threads == 1).
+template <class F>
+void split_over_threads(int64_t units, int threads, F&& f) {
+  threads = static_cast<int>(std::min<int64_t>(threads, units));
+  if (threads <= 1) {
+    f(int64_t{0}, units);
+    return;
+  }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+  {
+    int64_t u0, u1;
+    split_range(units, omp_get_num_threads(), omp_get_thread_num(), &u0, &u1);
+    f(u0, u1);
+  }
+#endif
+}
+
+// ---- matrix-vector problems: one row or one column of C --------------------------------
+
+// C = alpha op(A) op(B) + beta C with M == 1 or N == 1: the matrix operand is read once, in
+// place (no packing), by the dot form where its rows run along K and by the axpy form
+// where they run along C. Threads split C.
+void run_gemv(const KernelSet& ks, const Problem& p, int64_t M, int64_t N) {
+  const int64_t K = p.K;
+  const int threads = threads_for(M, N, K);
+  ThreadBuffers& buf = thread_buffers();
+  constexpr int64_t kLine = 16;  // axpy shares split at cache lines of C
+  if (N == 1) {
+    if (!p.ta) {
+      // C(i, 0) = <row i of A, column 0 of op(B)>
+      const float* x = p.B;
+      if (!p.tb && p.ldb != 1) {
+        float* t = buf.a.get(static_cast<size_t>(K));
+        for (int64_t q = 0; q < K; q++) t[q] = p.B[q * p.ldb];
+        x = t;
+      }
+      split_over_threads(M, threads, [&](int64_t i0, int64_t i1) {
+        ks.gemv_dot(i1 - i0, K, p.alpha, p.A + i0 * p.lda, p.lda, x, p.beta, p.C + i0 * p.ldc,
+                    p.ldc);
+      });
+      return;
+    }
+    // op(A)(i, q) = A[q*lda + i]: C's column is a combination of A's rows.
+    float* xa = buf.a.get(static_cast<size_t>(K));
+    for (int64_t q = 0; q < K; q++) xa[q] = p.alpha * (p.tb ? p.B[q] : p.B[q * p.ldb]);
+    float* y = p.ldc == 1 ? p.C : buf.b.get(static_cast<size_t>(M));
+    const float beta = p.ldc == 1 ? p.beta : 0.f;
+    split_over_threads(ceil_div(M, kLine), threads, [&](int64_t u0, int64_t u1) {
+      const int64_t i0 = u0 * kLine, i1 = std::min(M, u1 * kLine);
+      ks.gemv_axpy(i1 - i0, K, xa, p.A + i0, p.lda, beta, y + i0);
+    });
+    if (y != p.C)
+      for (int64_t i = 0; i < M; i++) {
+        float* c = p.C + i * p.ldc;
+        *c = p.beta == 0.f ? y[i] : y[i] + p.beta * *c;
+      }
+    return;
+  }
+  // M == 1: x(q) = op(A)(0, q).
+  const float* x = p.A;
+  if (p.ta && p.lda != 1) {
+    float* t = buf.a.get(static_cast<size_t>(K));
+    for (int64_t q = 0; q < K; q++) t[q] = p.A[q * p.lda];
+    x = t;
+  }
+  if (p.tb) {
+    // op(B)(q, j) = B[j*ldb + q]: C(0, j) = <row j of B, x> (a fully connected layer).
+    split_over_threads(N, threads, [&](int64_t j0, int64_t j1) {
+      ks.gemv_dot(j1 - j0, K, p.alpha, p.B + j0 * p.ldb, p.ldb, x, p.beta, p.C + j0, 1);
+    });
+    return;
+  }
+  float* xa = buf.b.get(static_cast<size_t>(K));
+  for (int64_t q = 0; q < K; q++) xa[q] = p.alpha * x[q];
+  split_over_threads(ceil_div(N, kLine), threads, [&](int64_t u0, int64_t u1) {
+    const int64_t j0 = u0 * kLine, j1 = std::min(N, u1 * kLine);
+    ks.gemv_axpy(j1 - j0, K, xa, p.B + j0, p.ldb, p.beta, p.C + j0);
+  });
+}
+
+// A pre-packed A against at most this many columns of C runs as matrix-vector products
+// over the panels: the register tiles would compute 16 columns to keep 1-4.
+constexpr int64_t kPackedGemvMaxCols = 4;
+
+void run_packed_gemv(const KernelSet& ks, const Problem& p, const PrepackedA& pre, int64_t M,
+                     int64_t N) {
+  const int64_t K = p.K;
+  // xt[j*K + q] = op(B)(q, j): each column contiguous.
+  const float* xt = p.B;
+  if (!(p.tb && (p.ldb == K || N == 1))) {
+    float* t = thread_buffers().a.get(static_cast<size_t>(N * K));
+    for (int64_t j = 0; j < N; j++)
+      for (int64_t q = 0; q < K; q++) t[j * K + q] = p.tb ? p.B[j * p.ldb + q] : p.B[q * p.ldb + j];
+    xt = t;
+  }
+  const int64_t mr = ks.mr;
+  split_over_threads(ceil_div(M, mr), threads_for(M, N, K), [&](int64_t u0, int64_t u1) {
+    ks.packed_gemv(u0 * mr, std::min(M, u1 * mr), K, pre.kc, pre.mpad, pre.data, xt, N,
+                   p.alpha, p.beta, p.C, p.ldc);
+  });
+}
+
+// Runs the problem on the threads_for it.
+void run(const KernelSet& ks, const Problem& p, const PrepackedA* pre, int64_t M, int64_t N) {
+  const int64_t K = p.K;
+  if (pre == nullptr && (M == 1 || N == 1)) {
+    run_gemv(ks, p, M, N);
+    return;
+  }
+  if (pre != nullptr && N <= kPackedGemvMaxCols) {
+    run_packed_gemv(ks, p, *pre, M, N);
+    return;
+  }
+  const int threads = threads_for(M, N, K);
   const Grid grid = threads > 1 ? choose_grid(ks, M, N, threads, p, pre) : Grid{1, 1, 1, 1};
   if (grid.tm * grid.tn == 1) {
     gemm_block(ks, p, pre, 0, M, 0, N);

@@ -34,6 +34,19 @@ using PackA = void (*)(bool trans, int64_t m, int64_t k, const float* a, int64_t
 using PackB = void (*)(bool trans, int64_t k, int64_t n, const float* b, int64_t ldb,
                        float* dst, int64_t pf);
 
+// Matrix-vector forms (see gemv_inl.h). GemvDot: y[i*incy] = alpha * <a + i*lda, x> +
+// beta * y[i*incy], i < m. GemvAxpy: y[j] = sum_p x[p] * b[p*ldb + j] + beta * y[j], j < n
+// (alpha already in x). PackedGemv: C[i*ldc + j] = alpha * sum_p A(i, p) * xt[j*K + p] +
+// beta * C[i*ldc + j] for rows [i0, i1) of a pre-packed A (i0 a multiple of mr), j < n.
+// beta == 0: the output is not read.
+using GemvDot = void (*)(int64_t m, int64_t k, float alpha, const float* a, int64_t lda,
+                         const float* x, float beta, float* y, int64_t incy);
+using GemvAxpy = void (*)(int64_t n, int64_t k, const float* x, const float* b, int64_t ldb,
+                          float beta, float* y);
+using PackedGemv = void (*)(int64_t i0, int64_t i1, int64_t K, int64_t kc, int64_t mpad,
+                            const float* packed, const float* xt, int64_t n, float alpha,
+                            float beta, float* c, int64_t ldc);
+
 struct KernelSet {
   const char* name;
   int mr, nr;       // register tile
@@ -45,6 +58,9 @@ struct KernelSet {
   MicroKernel kernel;
   PackA pack_a;
   PackB pack_b;
+  GemvDot gemv_dot;
+  GemvAxpy gemv_axpy;
+  PackedGemv packed_gemv;
 };
 
 struct Blocking {

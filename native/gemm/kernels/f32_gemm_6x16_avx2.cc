@@ -10,6 +10,7 @@
 
 #include <cstdint>
 
+#include "../gemv_inl.h"
 #include "../pack_inl.h"
 #include "../sgemm_kernels.h"
 
@@ -201,11 +202,17 @@ void pack_b(bool trans, int64_t k, int64_t n, const float* b, int64_t ldb, float
   }
 }
 
+void packed_gemv(int64_t i0, int64_t i1, int64_t K, int64_t kc, int64_t mpad, const float* packed,
+                 const float* xt, int64_t n, float alpha, float beta, float* c, int64_t ldc) {
+  packed_gemv_generic<MR>(i0, i1, K, kc, mpad, packed, xt, n, alpha, beta, c, ldc);
+}
+
 }  // namespace
 
 const KernelSet& avx2_kernels() {
   static const KernelSet set = {"f32_gemm_6x16_avx2", MR, NR, 2016, 384, 2048,
-                                kernel_6x16, pack_a, pack_b};
+                                kernel_6x16, pack_a, pack_b,
+                                gemv_dot_generic, gemv_axpy_generic, packed_gemv};
   return set;
 }
 

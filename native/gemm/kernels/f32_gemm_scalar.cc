@@ -1,6 +1,7 @@
 // Portable micro-kernel: a 4x8 tile of accumulators written as plain loops, which the
 // compiler keeps in registers and vectorizes for the baseline ISA (SSE2 on x86-64, NEON
 // on arm64). The reference path that runs everywhere.
+#include "../gemv_inl.h"
 #include "../pack_inl.h"
 #include "../sgemm_kernels.h"
 
@@ -45,11 +46,17 @@ void pack_b(bool trans, int64_t k, int64_t n, const float* b, int64_t ldb, float
   pack_b_generic<NR>(trans, k, n, b, ldb, dst);
 }
 
+void packed_gemv(int64_t i0, int64_t i1, int64_t K, int64_t kc, int64_t mpad, const float* packed,
+                 const float* xt, int64_t n, float alpha, float beta, float* c, int64_t ldc) {
+  packed_gemv_generic<MR>(i0, i1, K, kc, mpad, packed, xt, n, alpha, beta, c, ldc);
+}
+
 }  // namespace
 
 const KernelSet& scalar_kernels() {
   static const KernelSet set = {"f32_gemm_4x8_scalar", MR, NR, 128, 256, 2048,
-                                kernel_4x8, pack_a, pack_b};
+                                kernel_4x8, pack_a, pack_b,
+                                gemv_dot_generic, gemv_axpy_generic, packed_gemv};
   return set;
 }
 

@@ -49,6 +49,10 @@ struct Checker {
   std::mt19937_64 rng{12345};
   long cases = 0, failures = 0;
   int pack_then_isa = -1;  // for prepacked cases: ISA forced between pack and compute
+  // 0: plain; 1: bias + residual; 2: bias + ReLU; 3: residual + ReLU. With an output stage
+  // the product is also computed without it and the stage applied afterwards in float:
+  // the fused result must equal that bit for bit.
+  int epilogue = 0;
 
   float uniform() { return std::uniform_real_distribution<float>(-1.f, 1.f)(rng); }
 
@@ -69,19 +73,46 @@ struct Checker {
         C[i * ldc + j] = j >= c.N ? kSentinel : (c.beta == 0.f ? nan : uniform());
     const std::vector<float> C0 = C;
 
-    if (c.prepacked) {
-      receptive::SgemmPackedA packed(c.ta, c.M, c.K, A.data(), lda);
-      if (packed.rows() != c.M || packed.depth() != c.K) return fail(c, tag, 0, 0, 0, 0, "packed dims");
-      // Computing after another ISA got forced must still use the packing's kernels.
-      const Isa before = receptive::active_isa();
-      if (pack_then_isa >= 0) receptive::force_isa(static_cast<Isa>(pack_then_isa));
-      receptive::sgemm(packed, c.tb, c.N, c.alpha, B.data(), ldb, c.beta, C.data(), ldc);
-      receptive::force_isa(before);
-    } else {
+    std::vector<float> bias(static_cast<size_t>(c.M)), res(static_cast<size_t>(c.M * (c.N + 3)));
+    for (float& v : bias) v = uniform();
+    for (float& v : res) v = uniform();
+    receptive::GemmEpilogue ep;
+    ep.bias = epilogue == 1 || epilogue == 2 ? bias.data() : nullptr;
+    ep.residual = epilogue == 1 || epilogue == 3 ? res.data() : nullptr;
+    ep.ld_residual = c.N + 3;
+    ep.relu = epilogue >= 2;
+    auto product = [&](std::vector<float>& out, const receptive::GemmEpilogue* e) {
+      if (c.prepacked) {
+        receptive::SgemmPackedA packed(c.ta, c.M, c.K, A.data(), lda);
+        // Computing after another ISA got forced must still use the packing's kernels.
+        const Isa before = receptive::active_isa();
+        if (pack_then_isa >= 0) receptive::force_isa(static_cast<Isa>(pack_then_isa));
+        receptive::sgemm(packed, c.tb, c.N, c.alpha, B.data(), ldb, c.beta, out.data(), ldc, e);
+        receptive::force_isa(before);
+        return packed.rows() == c.M && packed.depth() == c.K;
+      }
       receptive::sgemm(c.ta, c.tb, c.M, c.N, c.K, c.alpha, A.data(), lda, B.data(), ldb, c.beta,
-                       C.data(), ldc);
-    }
+                       out.data(), ldc, e);
+      return true;
+    };
+    if (!product(C, nullptr)) return fail(c, tag, 0, 0, 0, 0, "packed dims");
     cases++;
+    if (epilogue != 0) {
+      std::vector<float> fused = C0;
+      product(fused, &ep);
+      for (int64_t i = 0; i < c.M; i++)
+        for (int64_t j = 0; j < ldc; j++) {
+          float want = C[i * ldc + j];
+          if (j < c.N) {
+            want = want + (ep.bias ? ep.bias[i] : 0.f);
+            if (ep.residual) want = want + ep.residual[i * ep.ld_residual + j];
+            if (ep.relu && want < 0.f) want = 0.f;
+          }
+          const float got = fused[i * ldc + j];
+          if (std::memcmp(&got, &want, sizeof got) != 0)
+            return fail(c, tag, i, j, got, want, "fused output stage differs from a separate pass");
+        }
+    }
 
     for (int64_t i = 0; i < c.M; i++) {
       for (int64_t j = 0; j < ldc; j++) {
@@ -238,6 +269,25 @@ void check_isa(Checker& ck, Isa isa, bool quick) {
       ck.run(c, tag);
     }
     ck.pack_then_isa = -1;
+    // Output stages fused into the kernels, through every driver path: register tiles at
+    // the edges, several K blocks (the stage runs once, on the last), unpacked A or B,
+    // matrix-vector forms, pre-packed A, K = 0.
+    for (int e = 1; e <= 3; e++) {
+      ck.epilogue = e;
+      for (int r = 0; r < (quick ? 20 : 60); r++) {
+        Case c{coin(ck.rng) == 1, coin(ck.rng) == 1, dim(ck.rng) * 3, dim(ck.rng) * 2, dim(ck.rng) * 4,
+               kAlphas[pick_a(ck.rng)], kBetas[pick_b(ck.rng)], pad(ck.rng), pad(ck.rng),
+               pad(ck.rng), r % 3 == 0};
+        ck.run(c, tag);
+      }
+      for (const Case& c : {Case{false, false, 64, 3136 / 4 + 7, 2 * kc + 5, 1.f, 0.f, 0, 0, 0, true},
+                            Case{false, true, 300, 40, 200, 1.f, 1.f, 0, 0, 0},
+                            Case{false, false, 1, 300, 50, 1.f, 0.f, 0, 0, 1},
+                            Case{false, true, 500, 3, 700, 1.f, 0.f, 0, 0, 2, true},
+                            Case{false, false, 9, 7, 0, 1.f, 0.7f, 0, 0, 2}})
+        ck.run(c, tag);
+    }
+    ck.epilogue = 0;
     // Degenerate: K = 0 and alpha = 0 only scale C.
     for (float beta : kBetas) {
       ck.run(Case{false, false, 7, 9, 0, 1.f, beta, 0, 0, 2}, tag);

@@ -172,11 +172,11 @@ void forward_gemm(const ConvGeometry& g, const float* x, const float* w,
     const float* wg = w ? w + it.grp * p.Kg * p.CRS : nullptr;
     const float* bg = ep.bias ? ep.bias + it.grp * p.Kg : nullptr;
     auto gemm = [&](const float* b, int64_t ldb, int64_t cols, float* c, int64_t ldc,
-                    float beta) {
+                    float beta, const GemmEpilogue* gep) {
       if (packs)
-        sgemm(packs[it.grp], false, cols, 1.f, b, ldb, beta, c, ldc);
+        sgemm(packs[it.grp], false, cols, 1.f, b, ldb, beta, c, ldc, gep);
       else
-        sgemm(false, false, p.Kg, cols, p.CRS, 1.f, wg, p.CRS, b, ldb, beta, c, ldc);
+        sgemm(false, false, p.Kg, cols, p.CRS, 1.f, wg, p.CRS, b, ldb, beta, c, ldc, gep);
     };
     const float beta = accumulate ? 1.f : 0.f;
     if (p.nb > 1) {
@@ -187,7 +187,7 @@ void forward_gemm(const ConvGeometry& g, const float* x, const float* w,
         im2col_rows(g, p.Cg, x + ((it.n0 + j) * g.C + it.grp * p.Cg) * HW, 0, p.OH,
                     col + j * OHW, ld, inner_threads);
       float* out = thread_scratch(1, p.Kg * ld);
-      gemm(col, ld, ld, out, ld, 0.f);
+      gemm(col, ld, ld, out, ld, 0.f, nullptr);
       for (int64_t j = 0; j < it.count; j++) {
         const int64_t off = ((it.n0 + j) * g.K + it.grp * p.Kg) * OHW;
         float* yj = y + off;
@@ -208,15 +208,20 @@ void forward_gemm(const ConvGeometry& g, const float* x, const float* w,
     const float* xg = x + (it.n0 * g.C + it.grp * p.Cg) * HW;
     const int64_t off = (it.n0 * g.K + it.grp * p.Kg) * OHW + it.oh0 * p.OW;
     float* yg = y + off;
+    // The output stage runs in the GEMM's micro-kernels, on each tile in registers.
+    GemmEpilogue gep;
+    gep.bias = bg;
+    gep.residual = ep.residual ? ep.residual + off : nullptr;
+    gep.ld_residual = OHW;
+    gep.relu = ep.relu;
+    const GemmEpilogue* stage = bg || gep.residual || ep.relu ? &gep : nullptr;
     if (p.direct) {
-      gemm(xg + it.oh0 * p.OW, HW, cols, yg, OHW, beta);
+      gemm(xg + it.oh0 * p.OW, HW, cols, yg, OHW, beta, stage);
     } else {
       float* col = thread_scratch(0, p.CRS * cols);
       im2col_rows(g, p.Cg, xg, it.oh0, it.oh1, col, cols, inner_threads);
-      gemm(col, cols, cols, yg, OHW, beta);
+      gemm(col, cols, cols, yg, OHW, beta, stage);
     }
-    apply_epilogue(bg, ep.residual ? ep.residual + off : nullptr, OHW, ep.relu, p.Kg, yg, OHW,
-                   cols);
   });
 }
 

@@ -5,6 +5,8 @@
 #pragma once
 #include <cstdint>
 
+#include "sgemm_kernels.h"
+
 namespace receptive {
 namespace gemm {
 namespace {
@@ -75,6 +77,23 @@ inline void store_edge(const float* acc, float* c, int64_t ldc, int64_t m, int64
       for (int64_t j = 0; j < n; j++) ci[j] = alpha * ai[j];
     } else {
       for (int64_t j = 0; j < n; j++) ci[j] = alpha * ai[j] + beta * ci[j];
+    }
+  }
+}
+
+// The tile output stage (TileEpilogue) over rows [0, m) x columns [0, n) of c, written
+// just before and still in L1.
+inline void tile_epilogue_generic(const TileEpilogue& ep, int64_t m, int64_t n, float* c,
+                                  int64_t ldc) {
+  for (int64_t i = 0; i < m; i++) {
+    float* ci = c + i * ldc;
+    const float b = ep.bias ? ep.bias[i] : 0.f;
+    const float* r = ep.residual ? ep.residual + i * ep.ldr : nullptr;
+    for (int64_t j = 0; j < n; j++) {
+      float v = ci[j] + b;
+      if (r) v = v + r[j];
+      if (ep.relu && v < 0.f) v = 0.f;  // NaN stays NaN, as in PyTorch
+      ci[j] = v;
     }
   }
 }

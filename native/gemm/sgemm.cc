@@ -39,6 +39,7 @@ namespace receptive {
 namespace {
 
 using gemm::KernelSet;
+using gemm::TileEpilogue;
 
 // Packing buffers, one pair per thread, 64-byte aligned, grown on demand and kept.
 class PackBuffer {
@@ -102,7 +103,26 @@ struct Problem {
   float beta;
   float* C;
   int64_t ldc;
+  const GemmEpilogue* ep;  // null: none
 };
+
+// The output stage of C rows [i0, i1) x columns [j0, j1), for the paths that run no
+// register tiles (matrix-vector products, K = 0); the same arithmetic as TileEpilogue.
+void epilogue_rect(const Problem& p, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+  const GemmEpilogue* ep = p.ep;
+  if (ep == nullptr) return;
+  for (int64_t i = i0; i < i1; i++) {
+    float* c = p.C + i * p.ldc;
+    const float b = ep->bias ? ep->bias[i] : 0.f;
+    const float* r = ep->residual ? ep->residual + i * ep->ld_residual : nullptr;
+    for (int64_t j = j0; j < j1; j++) {
+      float v = c[j] + b;
+      if (r) v = v + r[j];
+      if (ep->relu && v < 0.f) v = 0.f;  // NaN stays NaN
+      c[j] = v;
+    }
+  }
+}
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
@@ -240,6 +260,7 @@ void gemm_block(const KernelSet& ks, const Problem& p, const PrepackedA* pre, in
         }
       }
       const float beta = pc == 0 ? p.beta : 1.f;
+      const bool last_k = p.ep != nullptr && pc + kcur == K;  // the output stage runs once
       for (int64_t jc = 0; jc < N; jc += nc) {
         const int64_t ncur = std::min(nc, N - jc);
         const float* bsrc = p.tb ? p.B + (n0 + jc) * p.ldb + pc : p.B + pc * p.ldb + (n0 + jc);
@@ -274,8 +295,15 @@ void gemm_block(const KernelSet& ks, const Problem& p, const PrepackedA* pre, in
           }
           for (int64_t jr = 0; jr < ncur; jr += nr) {
             const int64_t n = std::min(nr, ncur - jr);
+            TileEpilogue tep;
+            if (last_k) {
+              const int64_t row = m0 + ic + ir, col = n0 + jc + jr;
+              tep = {p.ep->bias ? p.ep->bias + row : nullptr,
+                     p.ep->residual ? p.ep->residual + row * p.ep->ld_residual + col : nullptr,
+                     p.ep->ld_residual, p.ep->relu};
+            }
             ks.kernel(kcur, a, rs, cs, bpanels + jr * b_panel, ldbp, crow + jr, p.ldc, m, n,
-                      p.alpha, beta, pf, pf_ld);
+                      p.alpha, beta, pf, pf_ld, last_k ? &tep : nullptr);
             pf_ld = 0;  // the next tile's panel is on its way; later panels prefetch nothing
           }
         }
@@ -417,6 +445,7 @@ void run_gemv(const KernelSet& ks, const Problem& p, int64_t M, int64_t N) {
       split_over_threads(M, threads, [&](int64_t i0, int64_t i1) {
         ks.gemv_dot(i1 - i0, K, p.alpha, p.A + i0 * p.lda, p.lda, x, p.beta, p.C + i0 * p.ldc,
                     p.ldc);
+        epilogue_rect(p, i0, i1, 0, 1);
       });
       return;
     }
@@ -434,6 +463,7 @@ void run_gemv(const KernelSet& ks, const Problem& p, int64_t M, int64_t N) {
         float* c = p.C + i * p.ldc;
         *c = p.beta == 0.f ? y[i] : y[i] + p.beta * *c;
       }
+    epilogue_rect(p, 0, M, 0, 1);
     return;
   }
   // M == 1: x(q) = op(A)(0, q).
@@ -447,6 +477,7 @@ void run_gemv(const KernelSet& ks, const Problem& p, int64_t M, int64_t N) {
     // op(B)(q, j) = B[j*ldb + q]: C(0, j) = <row j of B, x> (a fully connected layer).
     split_over_threads(N, threads, [&](int64_t j0, int64_t j1) {
       ks.gemv_dot(j1 - j0, K, p.alpha, p.B + j0 * p.ldb, p.ldb, x, p.beta, p.C + j0, 1);
+      epilogue_rect(p, 0, 1, j0, j1);
     });
     return;
   }
@@ -455,6 +486,7 @@ void run_gemv(const KernelSet& ks, const Problem& p, int64_t M, int64_t N) {
   split_over_threads(ceil_div(N, kLine), threads, [&](int64_t u0, int64_t u1) {
     const int64_t j0 = u0 * kLine, j1 = std::min(N, u1 * kLine);
     ks.gemv_axpy(j1 - j0, K, xa, p.B + j0, p.ldb, p.beta, p.C + j0);
+    epilogue_rect(p, 0, 1, j0, j1);
   });
 }
 
@@ -477,6 +509,7 @@ void run_packed_gemv(const KernelSet& ks, const Problem& p, const PrepackedA& pr
   split_over_threads(ceil_div(M, mr), threads_for(M, N, K), [&](int64_t u0, int64_t u1) {
     ks.packed_gemv(u0 * mr, std::min(M, u1 * mr), K, pre.kc, pre.mpad, pre.data, xt, N,
                    p.alpha, p.beta, p.C, p.ldc);
+    epilogue_rect(p, u0 * mr, std::min(M, u1 * mr), 0, N);
   });
 }
 
@@ -514,14 +547,15 @@ void gemm::set_blocking_override(const Blocking& b) { g_override = b; }
 
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
            const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-           int64_t ldc) {
+           int64_t ldc, const GemmEpilogue* ep) {
   if (M <= 0 || N <= 0) return;
+  const Problem p{trans_a, trans_b, K, alpha, A, lda, B, ldb, beta, C, ldc, ep};
   if (K <= 0 || alpha == 0.f) {
     scale_c(M, N, beta, C, ldc);
+    epilogue_rect(p, 0, M, 0, N);
     return;
   }
   const KernelSet& ks = kernels_for(active_isa());
-  const Problem p{trans_a, trans_b, K, alpha, A, lda, B, ldb, beta, C, ldc};
   run(ks, p, nullptr, M, N);
 }
 
@@ -542,16 +576,17 @@ void SgemmPackedA::pack(bool trans_a, int64_t M, int64_t K, const float* A, int6
 }
 
 void sgemm(const SgemmPackedA& A, bool trans_b, int64_t N, float alpha, const float* B,
-           int64_t ldb, float beta, float* C, int64_t ldc) {
+           int64_t ldb, float beta, float* C, int64_t ldc, const GemmEpilogue* ep) {
   const int64_t M = A.rows(), K = A.depth();
   if (M <= 0 || N <= 0) return;
+  const Problem p{false, trans_b, K, alpha, nullptr, 0, B, ldb, beta, C, ldc, ep};
   if (K <= 0 || alpha == 0.f) {
     scale_c(M, N, beta, C, ldc);
+    epilogue_rect(p, 0, M, 0, N);
     return;
   }
   // The kernels the panels were packed for (the CPU ran them then, so it still can).
   const KernelSet& ks = kernels_for(static_cast<Isa>(A.isa_));
-  const Problem p{false, trans_b, K, alpha, nullptr, 0, B, ldb, beta, C, ldc};
   const PrepackedA pre{A.data_.data(), A.mpad_, A.kc_};
   run(ks, p, &pre, M, N);
 }

@@ -18,10 +18,24 @@ namespace gemm {
 // Prefetch stream: at k step p the kernel may prefetch (into L2; a hint, never a read) the
 // line at pf + p*pf_ld, for p < k; the driver points it at the source of the B panel it
 // packs next (pf_ld = 0 and pf = b when there is nothing to fetch).
+// ep (may be null): an output stage applied to the tile after alpha/beta, while it is in
+// registers (see TileEpilogue).
+struct TileEpilogue;
 using MicroKernel = void (*)(int64_t k, const float* a, int64_t rs_a, int64_t cs_a,
                              const float* b, int64_t ldb, float* c, int64_t ldc, int64_t m,
                              int64_t n, float alpha, float beta, const float* pf,
-                             int64_t pf_ld);
+                             int64_t pf_ld, const TileEpilogue* ep);
+
+// The output stage of one tile (GemmEpilogue at the tile's origin): C(i, j) = relu?(C(i, j) +
+// bias[i] + residual[i*ldr + j]), each term optional, in that order (the order of the
+// convolution's separate pass, so the results are the same bit for bit); ReLU maps v < 0
+// to 0 and keeps NaN.
+struct TileEpilogue {
+  const float* bias;
+  const float* residual;
+  int64_t ldr;
+  bool relu;
+};
 
 // Packs rows [0, m) x cols [0, k) of op(A) into ceil(m/mr) micro-panels of k*mr floats,
 // zero-padding the last. op(A)(i, p) = trans ? a[p*lda + i] : a[i*lda + p].

@@ -70,7 +70,8 @@ inline const float* row_ptr(const char* a0, const char* a8, int64_t r1, int64_t 
 // or, with ROW_MAJOR_A, row-major (a(i, p) = a[i*sa + p]: an unpacked source).
 template <int ROWS, int NV, bool ROW_MAJOR_A>
 void tile(int64_t k, const float* a, int64_t sa, const float* bp, int64_t ldbp, float* c,
-          int64_t ldc, int64_t n, float alpha, float beta, const float* pf, int64_t pf_ld) {
+          int64_t ldc, int64_t n, float alpha, float beta, const float* pf, int64_t pf_ld,
+          const TileEpilogue* ep) {
   __m512 acc[ROWS][NV];
 #pragma GCC unroll 14
   for (int i = 0; i < ROWS; i++)
@@ -115,6 +116,42 @@ void tile(int64_t k, const float* a, int64_t sa, const float* bp, int64_t ldbp, 
     pf += pf_ld;
   }
   const __m512 va = _mm512_set1_ps(alpha);
+  if (ep != nullptr) {
+    // alpha/beta as in the branches below (the same values bit for bit), then the output
+    // stage in the order of TileEpilogue, before the one store.
+    const __m512 vb = _mm512_set1_ps(beta), zero = _mm512_setzero_ps();
+#pragma GCC unroll 14
+    for (int i = 0; i < ROWS; i++) {
+      float* ci = c + i * ldc;
+      float* cl = ci + 16 * (NV - 1);
+      __m512 r0 = zero, rl;
+      if (beta == 0.f) {
+        if (NV == 2) r0 = _mm512_mul_ps(va, acc[i][0]);
+        rl = _mm512_mul_ps(va, acc[i][NV - 1]);
+      } else if (beta == 1.f) {
+        if (NV == 2) r0 = _mm512_fmadd_ps(va, acc[i][0], _mm512_loadu_ps(ci));
+        rl = _mm512_fmadd_ps(va, acc[i][NV - 1], _mm512_maskz_loadu_ps(last, cl));
+      } else {
+        if (NV == 2) r0 = _mm512_fmadd_ps(va, acc[i][0], _mm512_mul_ps(vb, _mm512_loadu_ps(ci)));
+        rl = _mm512_fmadd_ps(va, acc[i][NV - 1], _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(last, cl)));
+      }
+      const __m512 vbias = _mm512_set1_ps(ep->bias ? ep->bias[i] : 0.f);
+      if (NV == 2) r0 = _mm512_add_ps(r0, vbias);
+      rl = _mm512_add_ps(rl, vbias);
+      if (ep->residual) {
+        const float* ri = ep->residual + i * ep->ldr;
+        if (NV == 2) r0 = _mm512_add_ps(r0, _mm512_loadu_ps(ri));
+        rl = _mm512_add_ps(rl, _mm512_maskz_loadu_ps(last, ri + 16 * (NV - 1)));
+      }
+      if (ep->relu) {
+        if (NV == 2) r0 = _mm512_mask_mov_ps(r0, _mm512_cmp_ps_mask(r0, zero, _CMP_LT_OQ), zero);
+        rl = _mm512_mask_mov_ps(rl, _mm512_cmp_ps_mask(rl, zero, _CMP_LT_OQ), zero);
+      }
+      if (NV == 2) _mm512_storeu_ps(ci, r0);
+      _mm512_mask_storeu_ps(cl, last, rl);
+    }
+    return;
+  }
   if (beta == 0.f && alpha == 1.f) {
     // The common case (a plain product): no multiply ahead of the stores, which matters
     // for shallow tiles (K = 64: ~900 cycles of FMAs, ~60 of epilogue).
@@ -156,7 +193,7 @@ void tile(int64_t k, const float* a, int64_t sa, const float* bp, int64_t ldbp, 
 }
 
 using TileFn = void (*)(int64_t, const float*, int64_t, const float*, int64_t, float*, int64_t,
-                        int64_t, float, float, const float*, int64_t);
+                        int64_t, float, float, const float*, int64_t, const TileEpilogue*);
 
 template <bool RM>
 struct TileTable {
@@ -173,10 +210,12 @@ constexpr TileTable<true> kTilesRowMajor = make_table<true>(std::make_integer_se
 
 void kernel_14x32(int64_t k, const float* a, int64_t rs_a, int64_t cs_a, const float* bp,
                   int64_t ldbp, float* c, int64_t ldc, int64_t m, int64_t n, float alpha,
-                  float beta, const float* pf, int64_t pf_ld) {
+                  float beta, const float* pf, int64_t pf_ld, const TileEpilogue* ep) {
   const int v = n > 16 ? 1 : 0;
-  if (rs_a == 1) kTilesKMajor.fn[m - 1][v](k, a, cs_a, bp, ldbp, c, ldc, n, alpha, beta, pf, pf_ld);
-  else kTilesRowMajor.fn[m - 1][v](k, a, rs_a, bp, ldbp, c, ldc, n, alpha, beta, pf, pf_ld);
+  if (rs_a == 1)
+    kTilesKMajor.fn[m - 1][v](k, a, cs_a, bp, ldbp, c, ldc, n, alpha, beta, pf, pf_ld, ep);
+  else
+    kTilesRowMajor.fn[m - 1][v](k, a, rs_a, bp, ldbp, c, ldc, n, alpha, beta, pf, pf_ld, ep);
 }
 
 // In-register transpose of a 16x16 block: r[i] holds row i on entry, column i on exit.

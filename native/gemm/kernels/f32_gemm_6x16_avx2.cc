@@ -30,7 +30,8 @@ inline __m256i lane_mask(int64_t n) {
 // A is k-major (a(i, p) = a[p*sa + i]) or, with ROW_MAJOR_A, row-major (a[i*sa + p]).
 template <int ROWS, int NV, bool ROW_MAJOR_A>
 void tile(int64_t k, const float* ap, int64_t sa, const float* bp, int64_t ldbp, float* c,
-          int64_t ldc, int64_t n, float alpha, float beta, const float* pf, int64_t pf_ld) {
+          int64_t ldc, int64_t n, float alpha, float beta, const float* pf, int64_t pf_ld,
+          const TileEpilogue* ep) {
   // A packed B panel is zero-padded to NR columns; an unpacked one (ldbp != NR) ends at n,
   // so its last vector goes through vmaskmov unless it is full.
   const int64_t tail = n - 8 * (NV - 1);
@@ -76,6 +77,23 @@ void tile(int64_t k, const float* ap, int64_t sa, const float* bp, int64_t ldbp,
       if (NV == 2) r0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(ci), r0);
       rl = _mm256_fmadd_ps(vb, full ? _mm256_loadu_ps(cl) : _mm256_maskload_ps(cl, last), rl);
     }
+    if (ep) {
+      // the output stage, in the order of TileEpilogue
+      const __m256 vbias = _mm256_set1_ps(ep->bias ? ep->bias[i] : 0.f);
+      if (NV == 2) r0 = _mm256_add_ps(r0, vbias);
+      rl = _mm256_add_ps(rl, vbias);
+      if (ep->residual) {
+        const float* ri = ep->residual + i * ep->ldr;
+        const float* rli = ri + 8 * (NV - 1);
+        if (NV == 2) r0 = _mm256_add_ps(r0, _mm256_loadu_ps(ri));
+        rl = _mm256_add_ps(rl, full ? _mm256_loadu_ps(rli) : _mm256_maskload_ps(rli, last));
+      }
+      if (ep->relu) {
+        const __m256 zero = _mm256_setzero_ps();
+        if (NV == 2) r0 = _mm256_blendv_ps(r0, zero, _mm256_cmp_ps(r0, zero, _CMP_LT_OQ));
+        rl = _mm256_blendv_ps(rl, zero, _mm256_cmp_ps(rl, zero, _CMP_LT_OQ));
+      }
+    }
     if (NV == 2) _mm256_storeu_ps(ci, r0);
     if (full) _mm256_storeu_ps(cl, rl);
     else _mm256_maskstore_ps(cl, last, rl);
@@ -83,7 +101,7 @@ void tile(int64_t k, const float* ap, int64_t sa, const float* bp, int64_t ldbp,
 }
 
 using TileFn = void (*)(int64_t, const float*, int64_t, const float*, int64_t, float*, int64_t,
-                        int64_t, float, float, const float*, int64_t);
+                        int64_t, float, float, const float*, int64_t, const TileEpilogue*);
 
 const TileFn kTiles[2][MR][2] = {
     {{&tile<1, 1, false>, &tile<1, 2, false>}, {&tile<2, 1, false>, &tile<2, 2, false>},
@@ -96,10 +114,10 @@ const TileFn kTiles[2][MR][2] = {
 
 void kernel_6x16(int64_t k, const float* a, int64_t rs_a, int64_t cs_a, const float* bp,
                  int64_t ldbp, float* c, int64_t ldc, int64_t m, int64_t n, float alpha,
-                 float beta, const float* pf, int64_t pf_ld) {
+                 float beta, const float* pf, int64_t pf_ld, const TileEpilogue* ep) {
   const bool row_major = rs_a != 1;
   kTiles[row_major][m - 1][n > 8 ? 1 : 0](k, a, row_major ? rs_a : cs_a, bp, ldbp, c, ldc, n,
-                                          alpha, beta, pf, pf_ld);
+                                          alpha, beta, pf, pf_ld, ep);
 }
 
 // In-register transpose of an 8x8 block: r[i] holds row i on entry, column i on exit.

@@ -14,7 +14,7 @@ constexpr int NR = 8;
 
 void kernel_4x8(int64_t k, const float* ap, int64_t rs_a, int64_t cs_a, const float* bp,
                 int64_t ldbp, float* c, int64_t ldc, int64_t m, int64_t n, float alpha,
-                float beta, const float* /*pf*/, int64_t /*pf_ld*/) {
+                float beta, const float* /*pf*/, int64_t /*pf_ld*/, const TileEpilogue* ep) {
   float acc[MR][NR] = {};
   if (rs_a == 1 && cs_a == MR && m == MR && ldbp == NR) {
     for (int64_t p = 0; p < k; p++) {
@@ -35,6 +35,7 @@ void kernel_4x8(int64_t k, const float* ap, int64_t rs_a, int64_t cs_a, const fl
     }
   }
   store_edge<NR>(&acc[0][0], c, ldc, m, n, alpha, beta);
+  if (ep) tile_epilogue_generic(*ep, m, n, c, ldc);
 }
 
 void pack_a(bool trans, int64_t m, int64_t k, const float* a, int64_t lda, float* dst) {

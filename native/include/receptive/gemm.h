@@ -6,13 +6,25 @@
 
 namespace receptive {
 
+// An output stage fused into sgemm: after C = alpha * op(A) * op(B) + beta * C, each
+// element becomes C(i, j) + bias[i] + residual[i*ld_residual + j], then max(0, .) with NaN
+// kept when relu; each part optional (null). The micro-kernels apply it to each tile while
+// it is in registers, in this order, so the result equals a separate pass bit for bit.
+// residual must not overlap C.
+struct GemmEpilogue {
+  const float* bias = nullptr;
+  const float* residual = nullptr;
+  int64_t ld_residual = 0;
+  bool relu = false;
+};
+
 // op(A) is M x K, op(B) is K x N, C is M x N; lda/ldb/ldc are row strides in floats.
 // beta == 0 means C is write-only (its old contents, NaN included, are ignored).
 // Runs on the threads set by set_num_threads(); when called from inside an OpenMP
-// parallel region it runs on the calling thread only.
+// parallel region it runs on the calling thread only. ep: see GemmEpilogue.
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
            const float* A, int64_t lda, const float* B, int64_t ldb, float beta,
-           float* C, int64_t ldc);
+           float* C, int64_t ldc, const GemmEpilogue* ep = nullptr);
 
 // A left operand packed once into the micro-kernel layout, for many products with the
 // same A (convolution weights over a batch of images / bands): sgemm(packed, ...) skips
@@ -35,7 +47,8 @@ class SgemmPackedA {
 
  private:
   friend void sgemm(const SgemmPackedA& A, bool trans_b, int64_t N, float alpha,
-                    const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+                    const float* B, int64_t ldb, float beta, float* C, int64_t ldc,
+                    const GemmEpilogue* ep);
   std::vector<float> data_;
   int64_t M_ = 0, K_ = 0, kc_ = 0, mpad_ = 0;
   int isa_ = 0;
@@ -44,6 +57,6 @@ class SgemmPackedA {
 // C = alpha * A * op(B) + beta * C with a pre-packed A (M = A.rows(), K = A.depth()); the
 // same semantics and threading as the plain sgemm.
 void sgemm(const SgemmPackedA& A, bool trans_b, int64_t N, float alpha, const float* B,
-           int64_t ldb, float beta, float* C, int64_t ldc);
+           int64_t ldb, float beta, float* C, int64_t ldc, const GemmEpilogue* ep = nullptr);
 
 }  // namespace receptive

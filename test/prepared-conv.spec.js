@@ -136,6 +136,30 @@ describeEachBackend('prepared convolution weights and the fused output stage', (
     const y = new Float32Array(3);
     be.conv2dForwardPrepared(g, new Float32Array([-2, NaN, 3]), p, null, true, y);
     assert.deepStrictEqual(Array.from(y), [0, NaN, 3]);
+    // every algorithm's output stage: a NaN input makes each output whose window covers it
+    // NaN (negative weights send the rest to 0)
+    for (const o of [{ C: 1, K: 6, R: 5, S: 5, H: 12, W: 12, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0 },
+      { C: 16, K: 16, H: 12, W: 12 }, { C: 4, K: 8, strideH: 2, strideW: 2 }]) {
+      const gg = geometry({ N: 1, ...o });
+      const x = new Float32Array(gg.C * gg.H * gg.W).fill(1);
+      const at = [5, 6];
+      x[at[0] * gg.W + at[1]] = NaN;
+      const pp = be.prepareConv2d(gg, new Float32Array(gg.K * gg.C * gg.R * gg.S).fill(-0.5), null, null);
+      const OH = outH(gg), OW = outW(gg);
+      const yy = new Float32Array(gg.K * OH * OW);
+      be.conv2dForwardPrepared(gg, x, pp, null, true, yy);
+      for (let k = 0; k < gg.K; k++) {
+        for (let oh = 0; oh < OH; oh++) {
+          for (let ow = 0; ow < OW; ow++) {
+            const ih = at[0] - (oh * gg.strideH - gg.padTop), iw = at[1] - (ow * gg.strideW - gg.padLeft);
+            const covers = ih >= 0 && ih < gg.R && iw >= 0 && iw < gg.S;
+            const v = yy[(k * OH + oh) * OW + ow];
+            if (covers) assert.ok(Number.isNaN(v), `${pp.algorithm}: y[${k},${oh},${ow}] = ${v}, want NaN`);
+            else assert.ok(v === 0 || Number.isNaN(v), `${pp.algorithm}: y[${k},${oh},${ow}] = ${v}`);
+          }
+        }
+      }
+    }
   });
 
   it('bad arguments are named errors', function () {

@@ -253,7 +253,9 @@ const GEMM_SHAPES = [[1, 1, 1], [1, 7, 3], [5, 1, 9], [3, 4, 5], [8, 8, 8], [17,
   [64, 600, 70], [300, 40, 200], [300, 300, 40],
   // Matrix-vector problems (one row or one column of C) big enough for two threads: the
   // matrix read once in place, in dot or axpy form by the transposes.
-  [1, 1500, 400], [1500, 1, 400], [1, 1, 2000]];
+  [1, 1500, 400], [1500, 1, 400], [1, 1, 2000],
+  // A few rows against a large B (a fully connected layer on a small batch).
+  [6, 1030, 300]];
 
 function gemmTests(getBackend) {
   for (const [M, N, K] of GEMM_SHAPES) {

@@ -254,6 +254,8 @@ void check_isa(Checker& ck, Isa isa, bool quick) {
         ck.run(Case{ta, tb, 3000 + t, 1, 700, alpha, beta, 2, t, 1}, tag);
         ck.run(Case{ta, tb, 1, 1, 3000, alpha, beta, 1, t, 0}, tag);
         ck.run(Case{ta, tb, 500 + t, 1 + t, 2 * kc + 3, alpha, beta, 1, 2, t, true}, tag);
+        // a few rows against a large B (a fully connected layer on a small batch)
+        ck.run(Case{ta, tb, 3 + 4 * t, 1030 + t, 300, alpha, beta, t, 1, 2}, tag);
       }
     }
     // Pre-packed A, sometimes computed after another ISA was forced.
@@ -284,6 +286,7 @@ void check_isa(Checker& ck, Isa isa, bool quick) {
                             Case{false, true, 300, 40, 200, 1.f, 1.f, 0, 0, 0},
                             Case{false, false, 1, 300, 50, 1.f, 0.f, 0, 0, 1},
                             Case{false, true, 500, 3, 700, 1.f, 0.f, 0, 0, 2, true},
+                            Case{true, true, 13, 1030, 300, 1.f, 0.7f, 1, 0, 2},
                             Case{false, false, 9, 7, 0, 1.f, 0.7f, 0, 0, 2}})
         ck.run(c, tag);
     }

@@ -57,6 +57,11 @@ using GemvDot = void (*)(int64_t m, int64_t k, float alpha, const float* a, int6
                          const float* x, float beta, float* y, int64_t incy);
 using GemvAxpy = void (*)(int64_t n, int64_t k, const float* x, const float* b, int64_t ldb,
                           float beta, float* y);
+// GemmDotRows: C[i*ldc + j] = alpha * <a + i*lda, b + j*ldb> + beta * C[i*ldc + j], i < m
+// (a few rows), j < n.
+using GemmDotRows = void (*)(int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                             int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+                             int64_t ldc);
 using PackedGemv = void (*)(int64_t i0, int64_t i1, int64_t K, int64_t kc, int64_t mpad,
                             const float* packed, const float* xt, int64_t n, float alpha,
                             float beta, float* c, int64_t ldc);
@@ -74,6 +79,7 @@ struct KernelSet {
   PackB pack_b;
   GemvDot gemv_dot;
   GemvAxpy gemv_axpy;
+  GemmDotRows gemm_dot_rows;
   PackedGemv packed_gemv;
 };
 

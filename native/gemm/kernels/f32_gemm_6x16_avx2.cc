@@ -230,7 +230,8 @@ void packed_gemv(int64_t i0, int64_t i1, int64_t K, int64_t kc, int64_t mpad, co
 const KernelSet& avx2_kernels() {
   static const KernelSet set = {"f32_gemm_6x16_avx2", MR, NR, 2016, 384, 2048,
                                 kernel_6x16, pack_a, pack_b,
-                                gemv_dot_generic, gemv_axpy_generic, packed_gemv};
+                                gemv_dot_generic, gemv_axpy_generic,
+                                gemm_dot_rows_generic, packed_gemv};
   return set;
 }
 

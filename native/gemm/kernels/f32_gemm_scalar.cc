@@ -57,7 +57,8 @@ void packed_gemv(int64_t i0, int64_t i1, int64_t K, int64_t kc, int64_t mpad, co
 const KernelSet& scalar_kernels() {
   static const KernelSet set = {"f32_gemm_4x8_scalar", MR, NR, 128, 256, 2048,
                                 kernel_4x8, pack_a, pack_b,
-                                gemv_dot_generic, gemv_axpy_generic, packed_gemv};
+                                gemv_dot_generic, gemv_axpy_generic,
+                                gemm_dot_rows_generic, packed_gemv};
   return set;
 }
 

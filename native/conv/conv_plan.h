@@ -16,6 +16,7 @@ namespace conv_detail {
 constexpr int64_t kColumnBudget = 1 << 18;
 // Images are batched into one GEMM until it has at least this many columns.
 constexpr int64_t kMinColumns = 256;
+constexpr int64_t kMinColumnsDirect = 128;
 // Backward weight with per-thread partial sums only while they fit this many floats in all.
 constexpr int64_t kPartialBudget = int64_t(1) << 24;
 
@@ -59,7 +60,9 @@ inline Plan make_plan(const ConvGeometry& g, int threads) {
     p.band_rows = rows;
   }
   p.bands = (p.OH + p.band_rows - 1) / p.band_rows;
-  if (p.OHW < kMinColumns && g.N > 1) {
+  // (1x1 planes of 14x14 and up run image by image: straight into y with the output stage in
+  // the GEMM, where side by side they go through a workspace and a copy.)
+  if (p.OHW < (p.direct ? kMinColumnsDirect : kMinColumns) && g.N > 1) {
     int64_t nb = (kMinColumns + p.OHW - 1) / p.OHW;
     const int64_t fit = kColumnBudget / (p.CRS * p.OHW);
     if (nb > fit) nb = fit;

@@ -189,10 +189,14 @@ export function canRecycle(model: Module, x: Tensor): boolean {
   return true;
 }
 
-/** conv -> bn (-> ReLU): one fused kernel for inference (output from `pool` if given), else the modules. */
-export function convBnAct(x: Tensor, conv: Module, bn: Module, relu: boolean, pool?: ActivationPool): Tensor {
+/**
+ * conv -> bn (-> ReLU): one fused kernel for inference (output from `into` if given, else
+ * from `pool` if given), else the modules.
+ */
+export function convBnAct(x: Tensor, conv: Module, bn: Module, relu: boolean, pool?: ActivationPool,
+                          into?: (n: number) => Float32Array): Tensor {
   if (fusable(x, conv, bn, null)) {
-    return (conv as Conv2d).fusedForward(x, { bn: bn as BatchNorm2d, relu, alloc: pool && ((n) => pool.take(n)) });
+    return (conv as Conv2d).fusedForward(x, { bn: bn as BatchNorm2d, relu, alloc: into ?? (pool && ((n) => pool.take(n))) });
   }
   return batchNormAct((conv as Conv2d).forward(x), bn, relu, x);
 }

@@ -254,8 +254,10 @@ void check_isa(Checker& ck, Isa isa, bool quick) {
         ck.run(Case{ta, tb, 3000 + t, 1, 700, alpha, beta, 2, t, 1}, tag);
         ck.run(Case{ta, tb, 1, 1, 3000, alpha, beta, 1, t, 0}, tag);
         ck.run(Case{ta, tb, 500 + t, 1 + t, 2 * kc + 3, alpha, beta, 1, 2, t, true}, tag);
-        // a few rows against a large B (a fully connected layer on a small batch)
+        // a few rows against a large B (a fully connected layer on a small batch); up to
+        // 32 rows when B passes 16 MiB
         ck.run(Case{ta, tb, 3 + 4 * t, 1030 + t, 300, alpha, beta, t, 1, 2}, tag);
+        if (t == 2) ck.run(Case{ta, tb, 27, 4200, 1000, alpha, beta, 1, 0, 3}, tag);
       }
     }
     // Pre-packed A, sometimes computed after another ISA was forced.

@@ -104,9 +104,9 @@ export class Inception extends Module {
     const inPlace = joined !== null && parts.every((p, i) => p.data.buffer === joined.buffer &&
       p.data.byteOffset === joined.byteOffset + 4 * offsets[i] && p.data.length === planes[i]);
     if (inPlace) return new Tensor(joined, [1, joined.length / (H * W), H, W]);
-    if (joined) pool.give(joined);
-    const y = pool.concatChannels(parts);
+    const y = pool.concatChannels(parts);  // (before `joined` goes back: parts may be views of it)
     for (const p of parts) if (!joined || p.data.buffer !== joined.buffer) pool.give(p.data);
+    if (joined) pool.give(joined);
     return y;
   }
 }

@@ -29,6 +29,7 @@
 
 #include "receptive/gemm.h"
 #include "receptive/runtime.h"
+#include "receptive/threading.h"
 #include "pack_inl.h"
 #include "sgemm_kernels.h"
 #ifdef _OPENMP
@@ -367,12 +368,6 @@ Grid choose_grid(const KernelSet& ks, int64_t M, int64_t N, int threads, const P
   return best;
 }
 
-// Each thread gets at least this many multiply-adds (about 2 us of work); below that,
-// waking another thread costs more than it saves.
-// (Measured on the shared 2-core machine: splitting 64x64x64 or 16x100x150 over two
-// threads gained ~10% when the machine was idle and lost 100x when it was loaded, because
-// a 3 us problem waits a whole scheduler tick for a preempted worker.)
-constexpr double kMinFmasPerThread = 1 << 18;
 
 // The rectangle of thread t (of g.tm * g.tn) in an M x N problem.
 void run_part(const KernelSet& ks, const Problem& p, const PrepackedA* pre, int64_t M,
@@ -386,17 +381,9 @@ void run_part(const KernelSet& ks, const Problem& p, const PrepackedA* pre, int6
              std::min(N, c1 * g.col_unit));
 }
 
-// Threads for a problem of M x N x K multiply-adds: the configured count, one when called
-// from a parallel region or when the problem is too small to be worth a second thread.
+// Threads for a problem of M x N x K multiply-adds (see kernel_threads_for).
 int threads_for(int64_t M, int64_t N, int64_t K) {
-  int threads = 1;
-#ifdef _OPENMP
-  if (!omp_in_parallel()) threads = get_num_threads();
-#endif
-  const double fmas = static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
-  if (threads > 1)
-    threads = static_cast<int>(std::max(1.0, std::min<double>(threads, fmas / kMinFmasPerThread)));
-  return threads;
+  return kernel_threads_for(static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K));
 }
 
 // f(u0, u1) on each thread's share of [0, units) (one call when threads == 1).

@@ -23,6 +23,18 @@ inline int kernel_threads() {
 #endif
 }
 
+// kernel_threads() for a kernel of `fmas` multiply-adds: each thread gets at least 2^18
+// (about 2 us of work); below that, waking another thread costs more than it saves.
+// (Measured on the shared 2-core machine: splitting 64x64x64 or 16x100x150 over two
+// threads gained ~10% when the machine was idle and lost 100x when it was loaded, because
+// a 3 us problem waits a whole scheduler tick for a preempted worker; LeNet-5's direct
+// convolutions at batch 1 ran faster on one thread.)
+inline int kernel_threads_for(double fmas) {
+  const int nt = kernel_threads();
+  const double by_work = fmas / double(1 << 18);
+  return by_work >= nt ? nt : (by_work < 1.0 ? 1 : static_cast<int>(by_work));
+}
+
 // Per-thread scratch: slot 0 for im2col columns, slot 1 for anything else a kernel needs
 // next to them. Grows by at least half; never shrinks.
 inline float* thread_scratch(int slot, size_t n) {

@@ -362,8 +362,9 @@ describe('models: the inference path', function () {
     }
   });
 
-  it('LeNet-5, ResNet and GoogLeNet inference recycle their activations without changing a value, pass after pass', function () {
-    for (const [name, shape] of [['lenet5 modern', [3, 1, 32, 32]], ['resnet18', [2, 3, 48, 40]], ['resnet50', [1, 3, 64, 64]], ['googlenet', [2, 3, 64, 56]],
+  it('LeNet-5, AlexNet, ResNet and GoogLeNet inference recycle their activations without changing a value, pass after pass', function () {
+    for (const [name, shape] of [['lenet5 modern', [3, 1, 32, 32]], ['alexnet', [2, 3, 64, 64]], ['alexnet original', [1, 3, 70, 66]],
+      ['resnet18', [2, 3, 48, 40]], ['resnet50', [1, 3, 64, 64]], ['googlenet', [2, 3, 64, 56]],
       // one image: the Inception branches write straight into the concatenated output
       ['googlenet', [1, 3, 64, 56]]]) {
       const m = model(name);
@@ -376,7 +377,7 @@ describe('models: the inference path', function () {
       // (GoogLeNet's random init at this size gives input-independent logits)
       if (name !== 'googlenet') assert.notDeepStrictEqual(Array.from(other.data), Array.from(first.data));
       // a hook anywhere turns recycling off (it could keep an intermediate): same values
-      const h = (m.layer2 || m.inception3b || m.conv2).registerForwardHook(() => {});
+      const h = (m.layer2 || m.inception3b || m.conv2 || m.features.get(4)).registerForwardHook(() => {});
       const held = m.activations.freeBytes;
       const hooked = m.predict(x);
       h.remove();

@@ -25,13 +25,24 @@ const rng = mulberry32(20261129);
 const int = (lo, hi) => lo + Math.floor(rng() * (hi - lo + 1));
 const pick = (arr) => arr[Math.floor(rng() * arr.length)];
 
-const outSize = (n, before, after) => n + before + after - 2;
-const outHW = (g) => [outSize(g.H, g.padTop, g.padBottom), outSize(g.W, g.padLeft, g.padRight)];
+const outSize = (n, before, after, d = 1) => n + before + after - 2 * d;
+const outHW = (g) => [outSize(g.H, g.padTop, g.padBottom, g.dilationH), outSize(g.W, g.padLeft, g.padRight, g.dilationW)];
+// Tiles of 4x4 outputs; a dilated layer runs as dilationH x dilationW undilated phases
+// (winograd_phase_tiles in native/conv/winograd_dilated.cc).
+const tiles4 = (g) => {
+  const [OH, OW] = outHW(g);
+  let t = 0;
+  for (let a = 0; a < Math.min(g.dilationH, OH); a++) {
+    for (let b = 0; b < Math.min(g.dilationW, OW); b++) {
+      t += g.N * Math.ceil(Math.ceil((OH - a) / g.dilationH) / 4) * Math.ceil(Math.ceil((OW - b) / g.dilationW) / 4);
+    }
+  }
+  return t;
+};
 // The tile the kernel picks (winograd_tile in native/conv/winograd.cc).
 const tileOf = (g) => {
-  const [OH, OW] = outHW(g);
   const bytes4 = 36 * g.K * (g.C / g.groups) * 4;
-  return g.N * Math.ceil(OH / 4) * Math.ceil(OW / 4) < 16 || bytes4 > 32 * 2 ** 20 ? 2 : 4;
+  return tiles4(g) < 16 || bytes4 > 32 * 2 ** 20 ? 2 : 4;
 };
 
 function conv(o) {
@@ -55,6 +66,14 @@ const FIXED = [
   conv({ N: 1, C: 9, H: 3, W: 3, K: 7, ...pad(0, 0, 0, 0) }),       // 1x1 output
   conv({ N: 1, C: 16, H: 3, W: 40, K: 16, ...pad(1, -1, 0, -2) }),  // one output row
   conv({ N: 1, C: 6, H: 100, W: 90, K: 10 }),                       // larger plane
+  // Dilated: output phases of a subsampled input, each with its own padding.
+  conv({ N: 2, C: 24, H: 20, W: 20, K: 24, dilationH: 2, dilationW: 2, ...pad(2, 2, 2, 2) }),
+  conv({ N: 1, C: 16, H: 23, W: 17, K: 20, dilationH: 2, dilationW: 2, ...pad(1, 2, 0, 3) }), // odd, asymmetric
+  conv({ N: 2, C: 10, H: 19, W: 26, K: 12, dilationH: 3, dilationW: 3, ...pad(3, 3, 3, 3) }),
+  conv({ N: 1, C: 8, H: 12, W: 30, K: 9, dilationH: 1, dilationW: 4, ...pad(1, 1, 4, 2) }),  // one axis
+  conv({ N: 1, C: 12, H: 17, W: 11, K: 6, dilationH: 2, dilationW: 2, groups: 2, ...pad(2, -1, 0, 0) }),
+  conv({ N: 1, C: 5, H: 1, W: 5, K: 4, dilationH: 2, dilationW: 1, ...pad(0, 5, 1, 1) }),    // a phase on padding only
+  conv({ N: 1, C: 7, H: 4, W: 4, K: 3, dilationH: 5, dilationW: 5, ...pad(5, 5, 5, 5) }),    // dilation past the input
 ];
 
 function randomConv() {
@@ -63,7 +82,8 @@ function randomConv() {
     const Cg = pick([int(2, 8), int(2, 40), int(9, 70)]), Kg = pick([int(2, 8), int(2, 40), int(9, 70)]);
     const p = () => int(0, 2);
     const after = () => (rng() < 0.25 ? -int(1, 2) : p());
-    const g = conv({ N: int(1, 3), C: Cg * groups, K: Kg * groups, groups,
+    const dil = () => (rng() < 0.2 ? int(2, 3) : 1);
+    const g = conv({ N: int(1, 3), C: Cg * groups, K: Kg * groups, groups, dilationH: dil(), dilationW: dil(),
       H: int(1, 30), W: int(1, 40), padTop: p(), padLeft: p(), padBottom: after(), padRight: after() });
     const [OH, OW] = outHW(g);
     if (OH >= 1 && OW >= 1) return g;
@@ -73,7 +93,8 @@ function randomConv() {
 const CASES = FIXED.concat(Array.from({ length: 80 }, randomConv));
 
 const label = (g) => `N${g.N} C${g.C} ${g.H}x${g.W} K${g.K} ` +
-  `p${g.padTop},${g.padBottom},${g.padLeft},${g.padRight} g${g.groups} F${tileOf(g)}`;
+  `p${g.padTop},${g.padBottom},${g.padLeft},${g.padRight} g${g.groups}` +
+  `${g.dilationH > 1 || g.dilationW > 1 ? ` d${g.dilationH},${g.dilationW}` : ''} F${tileOf(g)}`;
 
 describe('conv2d Winograd kernel (native)', function () {
   const h = nativeHarness({ honourIsaEnv: true });
@@ -87,7 +108,7 @@ describe('conv2d Winograd kernel (native)', function () {
     assert.ok(tiles.has(2) && tiles.has(4));
   });
 
-  it('is chosen when forced on 3x3 stride-1 layers only, never under gemm', function () {
+  it('is chosen when forced on 3x3 stride-1 layers only (dilated too), never under gemm', function () {
     for (const g of CASES) {
       native.setConvAlgorithm('winograd');
       assert.strictEqual(native.convAlgorithm(g), 'winograd', label(g));
@@ -95,8 +116,7 @@ describe('conv2d Winograd kernel (native)', function () {
       assert.notStrictEqual(native.convAlgorithm(g), 'winograd', label(g));
     }
     native.setConvAlgorithm('winograd');
-    for (const o of [{ strideH: 2, strideW: 2 }, { dilationH: 2, dilationW: 2, ...pad(2, 2, 2, 2) },
-      { R: 5, S: 5, ...pad(2, 2, 2, 2) }, { R: 1, S: 1, ...pad(0, 0, 0, 0) }, { R: 3, S: 1 }]) {
+    for (const o of [{ strideH: 2, strideW: 2 }, { R: 5, S: 5, ...pad(2, 2, 2, 2) }, { R: 1, S: 1, ...pad(0, 0, 0, 0) }, { R: 3, S: 1 }]) {
       const g = conv({ N: 1, C: 64, H: 14, W: 14, K: 64, ...o });
       assert.notStrictEqual(native.convAlgorithm(g), 'winograd', JSON.stringify(o));
     }

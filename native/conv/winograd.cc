@@ -10,8 +10,9 @@ namespace receptive {
 namespace conv_detail {
 
 bool winograd_applies(const ConvGeometry& g) {
-  return g.R == 3 && g.S == 3 && g.stride_h == 1 && g.stride_w == 1 && g.dilation_h == 1 &&
-         g.dilation_w == 1;
+  // (dilated layers run as undilated phases: winograd_dilated.cc)
+  return g.R == 3 && g.S == 3 && g.stride_h == 1 && g.stride_w == 1 && g.dilation_h >= 1 &&
+         g.dilation_w >= 1;
 }
 
 int winograd_tile(const ConvGeometry& g) {
@@ -20,7 +21,7 @@ int winograd_tile(const ConvGeometry& g) {
   // F(2x2) where F(4x4)'s transformed filters would pass 32 MiB (36 / 9 = 4x the plain
   // weights; 512x512 layers: 38 MiB against 17 MiB): held per layer by prepared weights,
   // they would dominate a model's memory (ResNet-50's 3x3 layers: 181 MiB against 45).
-  const int64_t tiles4 = g.N * ((g.out_h() + 3) / 4) * ((g.out_w() + 3) / 4);
+  const int64_t tiles4 = winograd_phase_tiles(g, 4);
   const int64_t bytes4 = 36 * g.K * (g.C / g.groups) * static_cast<int64_t>(sizeof(float));
   return tiles4 < 16 || bytes4 > (int64_t(32) << 20) ? 2 : 4;
 }
@@ -100,6 +101,7 @@ size_t WinogradWeights::bytes() const {
 
 void winograd_forward(const ConvGeometry& g, const float* x, const WinogradWeights& w,
                       const ConvEpilogue& ep, float* y) {
+  if (g.dilation_h != 1 || g.dilation_w != 1) return winograd_forward_dilated(g, x, w, ep, y);
 #if defined(__x86_64__)
   switch (active_isa()) {
     case Isa::Avx512: return wg_avx512::forward(g, x, w, ep, y);
@@ -117,8 +119,7 @@ void winograd_forward_plain(const ConvGeometry& g, const float* x, const float* 
   // many blocks (more than about two of kTargetTiles) will multiply with the filters.
   thread_local WinogradWeights tw;
   const int m = winograd_tile(g);
-  const int64_t tiles = g.N * ((g.out_h() + m - 1) / m) * ((g.out_w() + m - 1) / m);
-  tw.prepare(g, w, m, tiles > 320);
+  tw.prepare(g, w, m, winograd_phase_tiles(g, m) > 320);
   winograd_forward(g, x, tw, ep, y);
 }
 

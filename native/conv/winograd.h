@@ -1,5 +1,5 @@
 // Winograd convolution F(m x m, 3 x 3), m = 4 (36 multiplications per 16 outputs instead
-// of 144) or m = 2 (16 per 4), for 3x3, stride 1, dilation 1 layers; forward only.
+// of 144) or m = 2 (16 per 4), for 3x3 stride-1 layers (dilated ones as undilated phases); forward only.
 //
 //   U = G g G^T    per (k, c): the filters, transformed once (prepare) or per call;
 //   V = B^T d B    per (c, tile): (m+2)^2 values from the (m+2)x(m+2) input patch;
@@ -24,7 +24,7 @@
 namespace receptive {
 namespace conv_detail {
 
-// Whether Winograd can run this geometry: 3x3, stride 1, dilation 1 (any padding, groups).
+// Whether Winograd can run this geometry: 3x3, stride 1 (any dilation, padding, groups).
 bool winograd_applies(const ConvGeometry& g);
 // Whether ConvPolicy::Auto should pick it (measured faster than im2col + GEMM), with the
 // filters transformed per call, and with prepared weights (transformed once).
@@ -50,6 +50,12 @@ struct WinogradWeights {
 // be y itself (in-place residual add): each value is read right before its y is written.
 void winograd_forward(const ConvGeometry& g, const float* x, const WinogradWeights& w,
                       const ConvEpilogue& ep, float* y);
+// Dilated geometries (winograd_dilated.cc): the dilation_h x dilation_w output phases, each
+// an undilated convolution of a subsampled input, through winograd_forward.
+void winograd_forward_dilated(const ConvGeometry& g, const float* x, const WinogradWeights& w,
+                              const ConvEpilogue& ep, float* y);
+// Tiles of m x m outputs over all phases (the output itself when undilated).
+int64_t winograd_phase_tiles(const ConvGeometry& g, int m);
 // The same from plain weights (transformed per call into a reused per-thread buffer).
 void winograd_forward_plain(const ConvGeometry& g, const float* x, const float* w,
                             const ConvEpilogue& ep, float* y);

@@ -522,12 +522,34 @@ Napi::Value Conv2dForwardPrepared(const Napi::CallbackInfo& info) {
   expect_length(c, "x", x.length, {g.N, g.C, g.H, g.W});
   const std::initializer_list<int64_t> out = {g.N, g.K, g.out_h(), g.out_w()};
   if (residual.present()) expect_length(c, "residual", residual.length, out);
-  expect_length(c, "y", y.length, out);
+  // Optional yImageStride: y's images that far apart (channels of a wider tensor).
+  int64_t y_stride = 0;
+  if (info.Length() > 6 && !info[6].IsUndefined()) {
+    y_stride = int_arg(c, 6, "yImageStride");
+    int64_t image = 0;
+    if (__builtin_mul_overflow(g.K, g.out_h(), &image) ||
+        __builtin_mul_overflow(image, g.out_w(), &image))
+      c.range_error("y would need too many elements");
+    if (y_stride < image)
+      c.range_error("yImageStride must be at least K*OH*OW = " + std::to_string(image) + ", got " +
+                    std::to_string(y_stride));
+    if (residual.present()) c.range_error("a residual needs a contiguous y (no yImageStride)");
+    int64_t need = 0;
+    if (g.N > 0 && (__builtin_mul_overflow(g.N - 1, y_stride, &need) ||
+                    __builtin_add_overflow(need, image, &need)))
+      c.range_error("yImageStride is too large");
+    if (static_cast<uint64_t>(y.length) < static_cast<uint64_t>(need))
+      c.range_error("y has " + std::to_string(y.length) + " elements, fewer than the " +
+                    std::to_string(need) + " that N images " + std::to_string(y_stride) +
+                    " apart need");
+  } else {
+    expect_length(c, "y", y.length, out);
+  }
   expect_disjoint(c, y, "y", x, "x");
   // residual === y (the same elements) adds in place; any other overlap is an error
   if (!(residual.present() && residual.data == y.data && residual.length == y.length))
     expect_disjoint(c, y, "y", residual, "residual");
-  receptive::conv2d_forward(g, x.data, h->weights, residual.data, relu, y.data);
+  receptive::conv2d_forward(g, x.data, h->weights, residual.data, relu, y.data, y_stride);
   return info.Env().Undefined();
 }
 

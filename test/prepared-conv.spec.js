@@ -106,6 +106,56 @@ describeEachBackend('prepared convolution weights and the fused output stage', (
     });
   }
 
+  it('yImageStride: each image into the channels of a wider tensor, the floats between untouched', function () {
+    // Every algorithm's output path (native: each forced policy; the prepared form keeps the
+    // algorithm it was made with), bit for bit the contiguous output.
+    const policies = name === 'native' ? ['auto', 'gemm', 'winograd', 'direct'] : [null];
+    const before = name === 'native' ? be.getConvAlgorithm() : null;
+    const algorithms = new Set();
+    try {
+      for (const policy of policies) {
+        if (policy) be.setConvAlgorithm(policy);
+        for (const [label, o] of GEOMETRIES) {
+          const g = geometry(o);
+          const image = g.K * outH(g) * outW(g);
+          const x = detFill(g.N * g.C * g.H * g.W, 1);
+          const p = be.prepareConv2d(g, detFill(g.K * (g.C / g.groups) * g.R * g.S, 2), null, detFill(g.K, 4));
+          algorithms.add(p.algorithm);
+          for (const relu of [false, true]) {
+            const want = new Float32Array(g.N * image);
+            be.conv2dForwardPrepared(g, x, p, null, relu, want);
+            for (const gap of [0, 7]) {
+              const lead = 3, stride = image + gap, fill = -7.5;
+              const wide = new Float32Array(lead + g.N * stride).fill(fill);
+              be.conv2dForwardPrepared(g, x, p, null, relu, wide.subarray(lead), stride);
+              const what = `${policy || name} ${p.algorithm} ${label} relu=${relu} gap=${gap}`;
+              assert.ok(wide.subarray(0, lead).every((v) => v === fill), `${what}: before image 0`);
+              for (let n = 0; n < g.N; n++) {
+                const at = lead + n * stride;
+                assert.deepStrictEqual(Array.from(wide.subarray(at, at + image)), Array.from(want.subarray(n * image, (n + 1) * image)), `${what}: image ${n}`);
+                assert.ok(wide.subarray(at + image, at + stride).every((v) => v === fill), `${what}: after image ${n}`);
+              }
+            }
+          }
+        }
+      }
+    } finally {
+      if (before) be.setConvAlgorithm(before);
+    }
+    if (name === 'native') {
+      for (const a of ['im2col-gemm', 'gemm-1x1', 'winograd', 'direct-small', 'depthwise-direct']) assert.ok(algorithms.has(a), a);
+    }
+    const g = geometry();
+    const image = 5 * 9 * 11;
+    const p = be.prepareConv2d(g, detFill(180, 1), null, null);
+    const x = detFill(2 * 4 * 99, 2), y = new Float32Array(2 * image + 10);
+    assert.throws(() => be.conv2dForwardPrepared(g, x, p, null, false, y, image - 1), /yImageStride must be at least K\*OH\*OW = 495, got 494/);
+    assert.throws(() => be.conv2dForwardPrepared(g, x, p, null, false, y, image + 0.5), /yImageStride must be an integer/);
+    assert.throws(() => be.conv2dForwardPrepared(g, x, p, null, false, y, '500'), /yImageStride must be a number/);
+    assert.throws(() => be.conv2dForwardPrepared(g, x, p, null, false, y, image + 11), /y has 1000 elements, fewer than the 1001/);
+    assert.throws(() => be.conv2dForwardPrepared(g, x, p, new Float32Array(2 * image), false, y, image + 5), /a residual needs a contiguous y/);
+  });
+
   it('a prepared form runs other batch sizes, image sizes and paddings of the same filter', function () {
     const g0 = geometry({ C: 6, K: 7 });
     const w = detFill(7 * 6 * 9, 7), bias = detFill(7, 8);

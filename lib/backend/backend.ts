@@ -108,9 +108,13 @@ export interface Backend {
    * (same shape as y, or null) and the ReLU are applied in the convolution's output stage.
    * residual may be y itself (the same elements): the result is then added in place
    * (y = relu?(y + conv + bias'), a shortcut accumulated into its own buffer).
+   * yImageStride (default K*OH*OW): y's images that many floats apart, y holding at least
+   * (N-1)*yImageStride + K*OH*OW floats: the output fills channels of a wider tensor (a
+   * concatenation) and the floats between the images are not written. Not with a residual.
    */
   conv2dForwardPrepared(g: ConvGeometry, x: Float32Array, prepared: PreparedConv2d,
-                        residual: Float32Array | null, relu: boolean, y: Float32Array): void;
+                        residual: Float32Array | null, relu: boolean, y: Float32Array,
+                        yImageStride?: number): void;
   /** gx[N, C, H, W] = d(loss)/dx given gy[N, K, OH, OW]. Overwrites gx. */
   conv2dBackwardInput(g: ConvGeometry, gy: Float32Array, w: Float32Array, gx: Float32Array): void;
   /** gw[K, C/g, R, S] = d(loss)/dw given x and gy. Overwrites gw. */

@@ -36,7 +36,8 @@ interface Addon {
                 bias: Float32Array | null): PreparedHandle;
   preparedConv2dInfo(h: PreparedHandle): { algorithm: string; bytes: number };
   conv2dForwardPrepared(g: ConvGeometry, x: Float32Array, h: PreparedHandle,
-                        residual: Float32Array | null, relu: boolean, y: Float32Array): void;
+                        residual: Float32Array | null, relu: boolean, y: Float32Array,
+                        yImageStride?: number): void;
   setConvAlgorithm(name: string): void;
   getConvAlgorithm(): string;
   conv2dBackwardInput(g: ConvGeometry, gy: Float32Array, w: Float32Array, gx: Float32Array): void;
@@ -172,11 +173,11 @@ export function loadNativeBackend(): NativeBackend {
       const info = a.preparedConv2dInfo(handle);
       return new NativePreparedConv2d(handle, info.algorithm, info.bytes);
     },
-    conv2dForwardPrepared(g, x, prepared, residual, relu, y) {
+    conv2dForwardPrepared(g, x, prepared, residual, relu, y, yImageStride) {
       if (!(prepared instanceof NativePreparedConv2d)) {
         throw new TypeError(`conv2dForwardPrepared: prepared must come from the native backend's prepareConv2d, got ${describe(prepared)}`);
       }
-      a.conv2dForwardPrepared(cg(g), x, prepared.handle, residual, relu, y);
+      a.conv2dForwardPrepared(cg(g), x, prepared.handle, residual, relu, y, yImageStride);
     },
     conv2dBackwardInput: (g, gy, w, gx) => a.conv2dBackwardInput(cg(g), gy, w, gx),
     conv2dBackwardWeight: (g, x, gy, gw) => a.conv2dBackwardWeight(cg(g), x, gy, gw),

@@ -62,6 +62,16 @@ export interface ConvolutionParams {
  * layer (packed, BatchNorm folded; the bias is inside them) and an output stage
  * y = relu?(conv + bias + residual) run by the kernel. Records no gradient.
  */
+/**
+ * An output written into part of a larger buffer: image n at data[n * imageStride ..],
+ * K * OH * OW floats each (the channels of a concatenation); the floats between the images
+ * are left as they are.
+ */
+export interface ConvDestination {
+  data: Float32Array;
+  imageStride: number;
+}
+
 export interface ConvInference {
   /** The layer's prepared weights for geometry g on backend be (cached by the caller). */
   prepared(be: Backend, g: ConvGeometry): PreparedConv2d;
@@ -70,6 +80,8 @@ export interface ConvInference {
   relu?: boolean;
   /** Where the output goes: a buffer of n floats that the kernel overwrites (default: fresh). */
   alloc?: (n: number) => Float32Array;
+  /** Or into the channels of a wider tensor: see ConvDestination (no residual then). */
+  into?: ConvDestination | null;
   /** Told the validated geometry and output shape, so that a layer can run later calls on
    * the same input shape straight through inferenceForward. */
   planned?: (g: ConvGeometry, outShape: number[]) => void;
@@ -304,9 +316,15 @@ export function inferenceForward(op: string, g: ConvGeometry, x: Tensor, w: Tens
   }
   const n = g.N * g.K * convOutputSize(g.H, g.R, g.strideH, g.padTop, g.padBottom, g.dilationH) *
     convOutputSize(g.W, g.S, g.strideW, g.padLeft, g.padRight, g.dilationW);
+  const be = backend();
+  const into = inf.into ?? null;
+  if (into !== null) {
+    if (r) throw new RangeError(`${op}: a residual needs a contiguous output (no 'into')`);
+    be.conv2dForwardPrepared(g, x.data, inf.prepared(be, g), null, inf.relu ?? false, into.data, into.imageStride);
+    return new Tensor(into.data, [into.data.length]);
+  }
   const y = inf.alloc ? inf.alloc(n) : new Float32Array(n);
   if (!(y instanceof Float32Array) || y.length !== n) throw new RangeError(`${op}: alloc(${n}) must return a Float32Array of ${n} elements`);
-  const be = backend();
   be.conv2dForwardPrepared(g, x.data, inf.prepared(be, g), r ? r.data : null, inf.relu ?? false, y);
   return new Tensor(y, outShape);
 }

@@ -4,7 +4,7 @@
 // holds a handful of activations instead of one fresh array per layer waiting for the
 // garbage collector, and steady-state passes allocate no activation memory.
 
-import { Tensor, formatShape } from '../tensor';
+import type { Tensor } from '../tensor';
 
 /** A buffer serves a request of n floats only up to this many times n (bounded waste). */
 const MAX_OVERSIZE = 2;
@@ -38,28 +38,6 @@ export class ActivationPool {
    */
   retire(used: Tensor, next: Tensor, input: Tensor): void {
     if (used !== input && used.data !== next.data && used.data !== input.data) this.give(used.data);
-  }
-
-  /** Channel concatenation of [N, Ci, H, W] tensors into a pooled buffer. */
-  concatChannels(parts: Tensor[]): Tensor {
-    const [N, , H, W] = parts[0].shape;
-    let C = 0;
-    for (const p of parts) {
-      if (p.ndim !== 4 || p.shape[0] !== N || p.shape[2] !== H || p.shape[3] !== W) {
-        throw new RangeError(`concat: ${formatShape(p.shape)} does not match [${N}, *, ${H}, ${W}]`);
-      }
-      C += p.shape[1];
-    }
-    const HW = H * W, out = this.take(N * C * HW);
-    let at = 0;
-    for (let n = 0; n < N; n++) {
-      for (const p of parts) {
-        const len = p.shape[1] * HW;
-        out.set(p.data.subarray(n * len, (n + 1) * len), at);
-        at += len;
-      }
-    }
-    return new Tensor(out, [N, C, H, W]);
   }
 
   /** Drops every pooled buffer (their memory goes with the next garbage collection). */

@@ -11,6 +11,7 @@ import { Sequential } from '../nn/container';
 import { ReLU } from '../nn/activation';
 import { MaxPool2d } from '../nn/pooling';
 import type { ActivationPool } from './activation_pool';
+import type { ConvDestination } from '../functional/conv';
 
 export interface ModelOptions {
   /** Output classes (default 10 for LeNet-5, 1000 for the ImageNet models). */
@@ -190,15 +191,29 @@ export function canRecycle(model: Module, x: Tensor): boolean {
 }
 
 /**
- * conv -> bn (-> ReLU): one fused kernel for inference (output from `into` if given, else
- * from `pool` if given), else the modules.
+ * conv -> bn (-> ReLU): one fused kernel for inference (output from `pool` if given), else
+ * the modules.
  */
-export function convBnAct(x: Tensor, conv: Module, bn: Module, relu: boolean, pool?: ActivationPool,
-                          into?: (n: number) => Float32Array): Tensor {
+export function convBnAct(x: Tensor, conv: Module, bn: Module, relu: boolean, pool?: ActivationPool): Tensor {
   if (fusable(x, conv, bn, null)) {
-    return (conv as Conv2d).fusedForward(x, { bn: bn as BatchNorm2d, relu, alloc: into ?? (pool && ((n) => pool.take(n))) });
+    return (conv as Conv2d).fusedForward(x, { bn: bn as BatchNorm2d, relu, alloc: pool && ((n) => pool.take(n)) });
   }
   return batchNormAct((conv as Conv2d).forward(x), bn, relu, x);
+}
+
+/**
+ * convBnAct written into the channels of a wider tensor (`into`: image n at
+ * into.data[n * into.imageStride ..], a concatenation's buffer from this part's first
+ * channel on): the fused kernel writes there, the module path is copied there.
+ */
+export function convBnActInto(x: Tensor, conv: Module, bn: Module, relu: boolean, into: ConvDestination): void {
+  if (fusable(x, conv, bn, null)) {
+    (conv as Conv2d).fusedForward(x, { bn: bn as BatchNorm2d, relu, into });
+    return;
+  }
+  const y = batchNormAct((conv as Conv2d).forward(x), bn, relu, x);
+  const image = y.size / y.shape[0];
+  for (let n = 0; n < y.shape[0]; n++) into.data.set(y.data.subarray(n * image, (n + 1) * image), n * into.imageStride);
 }
 
 /** A layer of a recycling inference pass: a MaxPool2d writes into the pool, others run as they are. */

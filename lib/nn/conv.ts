@@ -4,7 +4,7 @@
 import { Tensor } from '../tensor';
 import * as F from '../functional';
 import { inferenceForward } from '../functional/conv';
-import type { ConvInference } from '../functional/conv';
+import type { ConvDestination, ConvInference } from '../functional/conv';
 import type { ConvGeometry } from '../backend/backend';
 import { sameShape } from '../ops/util';
 import { needsGrad } from '../autograd/engine';
@@ -54,6 +54,12 @@ export interface FusedConvOptions {
   relu?: boolean;
   /** Where the output goes: a Float32Array of n elements, overwritten (default: a fresh one). */
   alloc?: (n: number) => Float32Array;
+  /**
+   * Or into the channels of a wider tensor: image n at into.data[n * into.imageStride ..]
+   * (a concatenation's buffer from this part's first channel on). The returned Tensor is
+   * then into.data itself, 1-D. Not with a residual.
+   */
+  into?: ConvDestination | null;
 }
 
 export interface Conv2dOptions extends ConvOptions {
@@ -202,6 +208,7 @@ abstract class ConvNd extends Module {
       residual: options.residual ?? null,
       relu: options.relu ?? false,
       alloc: options.alloc,
+      into: options.into ?? null,
     };
     // The same input shape and tensors as the geometry validated last time: straight to the
     // kernel (a batch-1 call spends as long in the checks below as in the kernel).

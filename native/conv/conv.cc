@@ -141,11 +141,12 @@ void forward_whole_input(const ConvGeometry& g, const float* x, const float* w,
   else
     sgemm(false, true, g.K, g.N, CRS, 1.f, w, CRS, x, CRS, 0.f, yt, g.N);
   // y and the residual are [N, K] (1x1 planes): transpose with the output stage
+  const int64_t ys = ep.y_stride(g);
   for (int64_t n = 0; n < g.N; n++)
     for (int64_t k = 0; k < g.K; k++) {
       float v = yt[k * g.N + n] + (ep.bias ? ep.bias[k] : 0.f) + (res ? res[n * g.K + k] : 0.f);
       if (ep.relu && v < 0.f) v = 0.f;
-      y[n * g.K + k] = v;
+      y[n * ys + k] = v;
     }
 }
 
@@ -162,7 +163,7 @@ void forward_gemm(const ConvGeometry& g, const float* x, const float* w,
   }
   const int nt = kernel_threads();
   const Plan p = make_plan(g, nt);
-  const int64_t HW = g.H * g.W, OHW = p.OHW;
+  const int64_t HW = g.H * g.W, OHW = p.OHW, ys = ep.y_stride(g);
   const int64_t items = p.blocks * g.groups * p.bands;
   // The weights of a group meet blocks * bands column blocks: pack them once.
   if (!packs && p.blocks * p.bands > 1) packs = pack_weights(g, p, false, w);
@@ -189,8 +190,8 @@ void forward_gemm(const ConvGeometry& g, const float* x, const float* w,
       float* out = thread_scratch(1, p.Kg * ld);
       gemm(col, ld, ld, out, ld, 0.f, nullptr);
       for (int64_t j = 0; j < it.count; j++) {
-        const int64_t off = ((it.n0 + j) * g.K + it.grp * p.Kg) * OHW;
-        float* yj = y + off;
+        const int64_t off = ((it.n0 + j) * g.K + it.grp * p.Kg) * OHW;  // in the residual
+        float* yj = y + (it.n0 + j) * ys + it.grp * p.Kg * OHW;
         for (int64_t k = 0; k < p.Kg; k++) {
           const float* src = out + k * ld + j * OHW;
           float* dst = yj + k * OHW;
@@ -206,8 +207,8 @@ void forward_gemm(const ConvGeometry& g, const float* x, const float* w,
     }
     const int64_t cols = (it.oh1 - it.oh0) * p.OW;
     const float* xg = x + (it.n0 * g.C + it.grp * p.Cg) * HW;
-    const int64_t off = (it.n0 * g.K + it.grp * p.Kg) * OHW + it.oh0 * p.OW;
-    float* yg = y + off;
+    const int64_t off = (it.n0 * g.K + it.grp * p.Kg) * OHW + it.oh0 * p.OW;  // in the residual
+    float* yg = y + it.n0 * ys + it.grp * p.Kg * OHW + it.oh0 * p.OW;
     // The output stage runs in the GEMM's micro-kernels, on each tile in registers.
     GemmEpilogue gep;
     gep.bias = bg;
@@ -317,12 +318,28 @@ size_t ConvWeights::bytes() const {
 }
 
 void conv2d_forward(const ConvGeometry& g, const float* x, const ConvWeights& w,
-                    const float* residual, bool relu, float* y) {
+                    const float* residual, bool relu, float* y, int64_t y_image_stride) {
   if (!w.compatible(g)) throw std::invalid_argument("prepared weights do not fit this geometry");
   ConvEpilogue ep;
   ep.bias = w.impl_->bias.empty() ? nullptr : w.impl_->bias.data();
   ep.residual = residual;
   ep.relu = relu;
+  const int64_t out_image = g.K * g.out_h() * g.out_w();
+  if (y_image_stride != 0 && y_image_stride != out_image) {
+    if (y_image_stride < out_image) throw std::invalid_argument("y's images would overlap");
+    if (residual != nullptr) throw std::invalid_argument("a residual needs a contiguous y");
+    ep.y_image_stride = y_image_stride;
+    if (w.algorithm() == ConvAlgorithm::DepthwiseDirect) {
+      // (no strided output in this kernel: computed aside, then copied to its images)
+      thread_local std::vector<float> aside;
+      aside.resize(static_cast<size_t>(g.N * out_image));
+      ep.y_image_stride = 0;
+      forward_depthwise(g, x, w.impl_->plain.data(), ep, aside.data());
+      for (int64_t n = 0; n < g.N; n++)
+        std::memcpy(y + n * y_image_stride, aside.data() + n * out_image, sizeof(float) * out_image);
+      return;
+    }
+  }
   std::vector<float> shortcut;
   if (residual != nullptr && residual == y) {
     ep.residual = nullptr;

@@ -127,12 +127,13 @@ void winograd_forward_dilated(const ConvGeometry& g, const float* x, const Winog
   }
   // Scatter plane by plane: rows a + dh*u, columns b + dw*v (with the residual and its ReLU).
   const bool res_relu = ep.residual != nullptr && ep.relu;
+  const int64_t ys = ep.y_stride(g);
 #pragma omp parallel for num_threads(nt) if (nt > 1 && out_planes * OHW >= (1 << 15)) schedule(static)
   for (int64_t pl = 0; pl < out_planes; pl++) {
     for (const Phase& p : phases) {
       const int64_t oh = p.pa.out_len, ow = p.pb.out_len;
       const float* src = yp + p.y_off * out_planes + pl * oh * ow;
-      float* dst = y + pl * OHW + p.a * OW + p.b;
+      float* dst = y + (pl / g.K) * ys + (pl % g.K) * OHW + p.a * OW + p.b;
       const float* res = ep.residual ? ep.residual + pl * OHW + p.a * OW + p.b : nullptr;
       for (int64_t u = 0; u < oh; u++) {
         const float* s = src + u * ow;

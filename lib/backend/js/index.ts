@@ -112,7 +112,8 @@ export function createJsBackend(): Backend {
     },
 
     conv2dForwardPrepared(g: ConvGeometry, x: Float32Array, prepared: PreparedConv2d,
-                          residual: Float32Array | null, relu: boolean, y: Float32Array): void {
+                          residual: Float32Array | null, relu: boolean, y: Float32Array,
+                          yImageStride?: number): void {
       const fn = 'conv2dForwardPrepared';
       const c = v.convGeometry(fn, g);
       v.f32(fn, 'x', x);
@@ -130,6 +131,24 @@ export function createJsBackend(): Backend {
       }
       v.expectLength(fn, 'x', x.length, [c.N, c.C, c.H, c.W]);
       if (r) v.expectLength(fn, 'residual', r.length, [c.N, c.K, c.OH, c.OW]);
+      const image = c.K * c.OH * c.OW;
+      if (yImageStride !== undefined) {
+        // y's images yImageStride apart (the channels of a wider tensor): computed aside,
+        // then copied image by image.
+        const stride = v.intArg(fn, 'yImageStride', yImageStride);
+        if (stride < image) throw new RangeError(`${fn}: yImageStride must be at least K*OH*OW = ${image}, got ${stride}`);
+        if (r) throw new RangeError(`${fn}: a residual needs a contiguous y (no yImageStride)`);
+        const need = c.N > 0 ? (c.N - 1) * stride + image : 0;
+        if (y.length < need) {
+          throw new RangeError(`${fn}: y has ${y.length} elements, fewer than the ${need} that N images ${stride} apart need`);
+        }
+        v.disjoint(fn, y, 'y', x, 'x');
+        const out = new Float32Array(c.N * image);
+        conv.conv2dForward(c, x, prepared.w, prepared.bias, out);
+        conv.applyResidualRelu(null, relu, out);
+        for (let n = 0; n < c.N; n++) y.set(out.subarray(n * image, (n + 1) * image), n * stride);
+        return;
+      }
       v.expectLength(fn, 'y', y.length, [c.N, c.K, c.OH, c.OW]);
       v.disjoint(fn, y, 'y', x, 'x');
       // residual === y (the same elements) adds in place; any other overlap is an error

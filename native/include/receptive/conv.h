@@ -53,6 +53,13 @@ struct ConvEpilogue {
   const float* bias = nullptr;      // [K], or null
   const float* residual = nullptr;  // [N, K, OH, OW], or null; must not alias y
   bool relu = false;
+  // Floats from one image of y to the next; 0: K * OH * OW (y contiguous). Wider: y is the
+  // first of K channels in a larger tensor (a concatenation), and the floats between the
+  // images are not touched. Only without a residual.
+  int64_t y_image_stride = 0;
+  int64_t y_stride(const ConvGeometry& g) const {
+    return y_image_stride ? y_image_stride : g.K * g.out_h() * g.out_w();
+  }
 };
 
 // One layer's weights made ready once for many forward calls (inference): scaled per
@@ -77,7 +84,7 @@ class ConvWeights {
 
  private:
   friend void conv2d_forward(const ConvGeometry& g, const float* x, const ConvWeights& w,
-                             const float* residual, bool relu, float* y);
+                             const float* residual, bool relu, float* y, int64_t y_image_stride);
   ConvGeometry g_{};
   ConvAlgorithm algorithm_ = ConvAlgorithm::Im2colGemm;
   std::unique_ptr<Impl> impl_;
@@ -92,8 +99,9 @@ void conv2d_forward(const ConvGeometry& g, const float* x, const float* w,
 // y = relu?(conv(x, w') + bias' + residual) with prepared weights (w.compatible(g)).
 // residual == y adds in place: y = relu?(y + conv(x, w') + bias') (a residual block's
 // shortcut accumulated into its own buffer); any other overlap is not allowed.
+// y_image_stride: see ConvEpilogue (0: contiguous); not with a residual.
 void conv2d_forward(const ConvGeometry& g, const float* x, const ConvWeights& w,
-                    const float* residual, bool relu, float* y);
+                    const float* residual, bool relu, float* y, int64_t y_image_stride = 0);
 // gx[N, C, H, W] (overwritten) from gy[N, K, OH, OW].
 void conv2d_backward_input(const ConvGeometry& g, const float* gy, const float* w, float* gx);
 // gw[K, C/groups, R, S] (overwritten) from x and gy.

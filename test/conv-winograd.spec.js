@@ -3,7 +3,7 @@
 // stride-1 shapes: odd sizes that are no multiple of the tile, 1x1 up to larger planes,
 // channel counts off the 16-lane vectors, groups, padding 0/1/2 and asymmetric or negative
 // bottom/right padding, with and without bias; both tiles (F(4x4,3x3), and F(2x2,3x3),
-// which the kernel takes when F(4x4) would leave fewer than 16 tiles or its filters would
+// which the kernel takes when F(4x4) would leave 16 tiles or fewer or its filters would
 // pass 32 MiB); and through
 // prepared weights with scale, bias, residual and ReLU. Every case runs on each ISA the CPU
 // has (only RECEPTIVE_ISA's when that is set) at 1 and 2 threads. Skipped when the native
@@ -42,7 +42,7 @@ const tiles4 = (g) => {
 // The tile the kernel picks (winograd_tile in native/conv/winograd.cc).
 const tileOf = (g) => {
   const bytes4 = 36 * g.K * (g.C / g.groups) * 4;
-  return tiles4(g) < 16 || bytes4 > 32 * 2 ** 20 ? 2 : 4;
+  return tiles4(g) <= 16 || bytes4 > 32 * 2 ** 20 ? 2 : 4;
 };
 
 function conv(o) {

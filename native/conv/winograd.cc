@@ -16,14 +16,16 @@ bool winograd_applies(const ConvGeometry& g) {
 }
 
 int winograd_tile(const ConvGeometry& g) {
-  // F(4x4) unless it leaves the GEMMs too few columns (7x7 planes at batch 1: 4 tiles);
-  // F(2x2) then has four times as many tiles and a smaller U to stream per tile. Also
+  // F(4x4) unless it leaves the GEMMs too few columns (7x7 and 14x14 planes at batch 1: 4
+  // and 16 tiles); F(2x2) then has four times as many tiles and a smaller U to stream
+  // (16/9 of the weights against 4x: at batch 1 each layer's U comes from memory; ResNet-18
+  // and ResNet-50 at batch 1 ran 4-5% faster with F(2x2) on their 14x14 layers). Also
   // F(2x2) where F(4x4)'s transformed filters would pass 32 MiB (36 / 9 = 4x the plain
   // weights; 512x512 layers: 38 MiB against 17 MiB): held per layer by prepared weights,
   // they would dominate a model's memory (ResNet-50's 3x3 layers: 181 MiB against 45).
   const int64_t tiles4 = winograd_phase_tiles(g, 4);
   const int64_t bytes4 = 36 * g.K * (g.C / g.groups) * static_cast<int64_t>(sizeof(float));
-  return tiles4 < 16 || bytes4 > (int64_t(32) << 20) ? 2 : 4;
+  return tiles4 <= 16 || bytes4 > (int64_t(32) << 20) ? 2 : 4;
 }
 
 namespace {

@@ -76,6 +76,11 @@ const BIG_CONVS = [
   { N: 1, C: 3, H: 15, W: 50, K: 6, R: 7, S: 7, strideH: 1, strideW: 1, padTop: 3, padBottom: 2, padLeft: 3, padRight: -1, dilationH: 1, dilationW: 1, groups: 3 },
   { N: 1, C: 4, H: 10, W: 36, K: 4, R: 3, S: 3, strideH: 1, strideW: 1, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2, dilationH: 2, dilationW: 2, groups: 4 },
   { N: 1, C: 2, H: 9, W: 70, K: 2, R: 3, S: 3, strideH: 3, strideW: 3, padTop: 1, padBottom: 0, padLeft: 1, padRight: 1, dilationH: 1, dilationW: 1, groups: 2 },
+  // backward input of strided convolutions by output phases (the transposed 4x4 s2 and 6x6
+  // s3 shapes the default policy sends there; other strides under RECEPTIVE_CONV_BWD_INPUT=forward)
+  { N: 1, C: 16, H: 56, W: 58, K: 8, R: 4, S: 4, strideH: 2, strideW: 2, padTop: 1, padBottom: 1, padLeft: 1, padRight: 0, dilationH: 1, dilationW: 1, groups: 1 },
+  { N: 2, C: 32, H: 57, W: 56, K: 12, R: 4, S: 4, strideH: 2, strideW: 2, padTop: 2, padBottom: -1, padLeft: 1, padRight: 2, dilationH: 1, dilationW: 1, groups: 2 },
+  { N: 1, C: 8, H: 90, W: 87, K: 6, R: 6, S: 6, strideH: 3, strideW: 3, padTop: 2, padBottom: 1, padLeft: 0, padRight: 3, dilationH: 1, dilationW: 1, groups: 1 },
   // backward weight through the row-pitch GEMMs: stride 1 (with h dilation), strided,
   // few channels with a big filter, groups; negative bottom/right padding
   { N: 1, C: 16, H: 17, W: 19, K: 24, R: 3, S: 3, strideH: 1, strideW: 1, padTop: 2, padBottom: -1, padLeft: 1, padRight: 2, dilationH: 2, dilationW: 1, groups: 1 },

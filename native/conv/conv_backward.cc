@@ -8,6 +8,7 @@
 #include <xmmintrin.h>
 #endif
 
+#include "backward_input_phases.h"
 #include "conv_plan.h"
 #include "depthwise.h"
 #include "im2col.h"
@@ -43,7 +44,9 @@ bool transposed_geometry(const ConvGeometry& g, ConvGeometry* t) {
   return t->out_h() == g.H && t->out_w() == g.W;
 }
 
-// RECEPTIVE_CONV_BWD_INPUT=forward|gemm forces a path where both apply (tests, benches).
+// RECEPTIVE_CONV_BWD_INPUT=forward|gemm forces a path where both apply (tests, benches):
+// forward = the forward kernels (stride 1: on the flipped filters; strided: by output
+// phases, backward_input_phases.cc), gemm = GEMM + col2im.
 int bwd_input_force() {
   static const int force = [] {
     const char* e = std::getenv("RECEPTIVE_CONV_BWD_INPUT");
@@ -94,6 +97,12 @@ void conv2d_backward_input(const ConvGeometry& g, const float* gy, const float* 
     return;
   }
   if (backward_input_by_forward(g, gy, w, gx)) return;
+  const int force = bwd_input_force();
+  if (force == 1 ? backward_input_phases_apply(g)
+                 : force == 0 && backward_input_phases_preferred(g)) {
+    conv_detail::backward_input_phases(g, gy, w, gx);
+    return;
+  }
   const int nt = kernel_threads();
   const Plan p = make_plan(g, nt);
   const int64_t HW = g.H * g.W, OHW = p.OHW;

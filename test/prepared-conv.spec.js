@@ -278,6 +278,23 @@ describeEachBackend('Conv2d.fusedForward and the per-layer prepared weights', (n
     if (name === 'js') assert.strictEqual(info.algorithm, 'js');
   });
 
+  it('into: writes each image into the channels of a wider tensor, as a concatenation would hold them', function () {
+    const { conv, bn } = layers(31);
+    const x = R.tensor(Array.from(detFill(2 * 3 * 5 * 4, 32)), [2, 3, 5, 4]);
+    const fused = (o) => R.noGrad(() => conv.fusedForward(x, { bn, ...o }));
+    const want = fused({ relu: true });
+    // channels 2..7 of a [2, 10, 5, 4] tensor
+    const wide = new Float32Array(2 * 10 * 20).fill(-3);
+    const out = fused({ relu: true, into: { data: wide.subarray(2 * 20), imageStride: 10 * 20 } });
+    assert.strictEqual(out.data.buffer, wide.buffer);
+    const joined = R.tensor(Array.from(wide), [2, 10, 5, 4]);
+    assert.deepStrictEqual(Array.from(joined.narrow(1, 2, 6).contiguous().data), Array.from(want.data));
+    assert.ok(Array.from(joined.narrow(1, 0, 2).contiguous().data).every((v) => v === -3));
+    assert.ok(Array.from(joined.narrow(1, 8, 2).contiguous().data).every((v) => v === -3));
+    assert.throws(() => fused({ residual: want, into: { data: wide, imageStride: 200 } }), /residual needs a contiguous output/);
+    assert.throws(() => fused({ into: { data: wide, imageStride: 100 } }), /yImageStride must be at least K\*OH\*OW = 120/);
+  });
+
   it('is remade after every way the library changes the weights', function () {
     const { conv, bn } = layers(2);
     const x = R.tensor(Array.from(detFill(1 * 3 * 5 * 5, 11))).reshape([1, 3, 5, 5]);

@@ -90,6 +90,7 @@ void winograd_forward_dilated(const ConvGeometry& g, const float* x, const Winog
   for (int64_t pl = 0; pl < in_planes; pl++) {
     for (const Phase& p : phases) {
       const int64_t ih = p.pa.in_len, iw = p.pb.in_len;
+      if (ih == 0 || iw == 0) continue;  // (its first row may lie past the plane)
       const float* src = x + pl * HW + (p.pa.r + p.pa.skip * dh) * g.W + p.pb.r + p.pb.skip * dw;
       float* dst = xp + p.x_off * in_planes + pl * ih * iw;
       for (int64_t i = 0; i < ih; i++) {

@@ -58,11 +58,6 @@ export interface ConvolutionParams {
 }
 
 /**
- * The inference path of a (cross-correlation) convolution: weights prepared once by the
- * layer (packed, BatchNorm folded; the bias is inside them) and an output stage
- * y = relu?(conv + bias + residual) run by the kernel. Records no gradient.
- */
-/**
  * An output written into part of a larger buffer: image n at data[n * imageStride ..],
  * K * OH * OW floats each (the channels of a concatenation); the floats between the images
  * are left as they are.
@@ -72,6 +67,11 @@ export interface ConvDestination {
   imageStride: number;
 }
 
+/**
+ * The inference path of a (cross-correlation) convolution: weights prepared once by the
+ * layer (packed, BatchNorm folded; the bias is inside them) and an output stage
+ * y = relu?(conv + bias + residual) run by the kernel. Records no gradient.
+ */
 export interface ConvInference {
   /** The layer's prepared weights for geometry g on backend be (cached by the caller). */
   prepared(be: Backend, g: ConvGeometry): PreparedConv2d;

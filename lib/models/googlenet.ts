@@ -98,7 +98,7 @@ export class Inception extends Module {
       const a = seq.get(0) as Module, b = seq.get(1) as BasicConv2d;
       const mid = a instanceof BasicConv2d ? convBnAct(x, a.conv, a.bn, true, pool) : layerPooled(a, x, pool);
       convBnActInto(mid, b.conv, b.bn, true, into(j + 1));
-      pool.retire(mid, x, x);
+      pool.retire(mid, x, x);  // (mid goes back unless it is x itself or a view of it)
     });
     return new Tensor(joined, [N, perImage / (H * W), H, W]);
   }

@@ -293,6 +293,8 @@ describeEachBackend('Conv2d.fusedForward and the per-layer prepared weights', (n
     assert.ok(Array.from(joined.narrow(1, 8, 2).contiguous().data).every((v) => v === -3));
     assert.throws(() => fused({ residual: want, into: { data: wide, imageStride: 200 } }), /residual needs a contiguous output/);
     assert.throws(() => fused({ into: { data: wide, imageStride: 100 } }), /yImageStride must be at least K\*OH\*OW = 120/);
+    assert.throws(() => fused({ into: { data: [1, 2], imageStride: 200 } }), (e) => e instanceof TypeError && /into must be \{ data: Float32Array/.test(e.message));
+    assert.throws(() => fused({ into: 5 }), /into must be/);
   });
 
   it('is remade after every way the library changes the weights', function () {

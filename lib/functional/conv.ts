@@ -319,6 +319,9 @@ export function inferenceForward(op: string, g: ConvGeometry, x: Tensor, w: Tens
   const be = backend();
   const into = inf.into ?? null;
   if (into !== null) {
+    if (typeof into !== 'object' || !(into.data instanceof Float32Array)) {
+      throw new TypeError(`${op}: into must be { data: Float32Array, imageStride: number }, got ${describeValue(into)}`);
+    }
     if (r) throw new RangeError(`${op}: a residual needs a contiguous output (no 'into')`);
     be.conv2dForwardPrepared(g, x.data, inf.prepared(be, g), null, inf.relu ?? false, into.data, into.imageStride);
     return new Tensor(into.data, [into.data.length]);

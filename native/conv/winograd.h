@@ -41,8 +41,10 @@ struct WinogradWeights {
   bool packed = false;
   std::vector<SgemmPackedA> packs;  // [group][position] when packed
   std::vector<float> plain;         // [group][position][Kg][Cg] when not
-  // w [K, C/groups, 3, 3] (already scaled), tile m.
-  void prepare(const ConvGeometry& g, const float* w, int m, bool pack = true);
+  // w [K, C/groups, 3, 3] (already scaled), tile m. reuse_staging: keep the staging
+  // buffer of the packed form for the calling thread's next call (per-call preparation).
+  void prepare(const ConvGeometry& g, const float* w, int m, bool pack = true,
+               bool reuse_staging = false);
   size_t bytes() const;
 };
 

@@ -179,6 +179,14 @@ describe('conv2d Winograd kernel (native)', function () {
     }
   });
 
+  it('prepared weights of many input channels (packed in blocks of output channels) agree', function () {
+    // 1200 channels a group: the filters are transformed and packed a few output channels
+    // at a time (14-42 rows a block by ISA), the last block partial.
+    for (const g of [conv({ N: 1, C: 1200, H: 8, W: 8, K: 45 }), conv({ N: 1, C: 2400, H: 6, W: 6, K: 58, groups: 2 })]) {
+      h.preparedAgrees('winograd', g, 131, ['winograd'], label(g));
+    }
+  });
+
   it('prepared: the residual may be y itself (added in place)', function () {
     for (const g of [FIXED[0], FIXED[4], FIXED[7]]) {
       const [OH, OW] = outHW(g);

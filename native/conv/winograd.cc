@@ -68,33 +68,48 @@ void WinogradWeights::prepare(const ConvGeometry& g, const float* w, int tile, b
                               bool reuse_staging) {
   const int A = tile + 2, P = A * A;
   const int64_t Cg = g.C / g.groups, Kg = g.K / g.groups, ps = Kg * Cg;
-  // U[p][k][c] of one group (then packed per position when asked), both split over the
-  // threads: the per-call path runs this on every call, and keeps its staging buffer; a
-  // one-time preparation frees it (as big as the packs: 38 MB for 512 x 512 channels).
+  const int nt = kernel_threads();
+  m = tile;
+  packed = pack;
+  if (!pack) {
+    // U[grp][p][k][c], the filters split over the threads.
+    plain.resize(static_cast<size_t>(g.groups * P * ps));
+    for (int64_t grp = 0; grp < g.groups; grp++) {
+      float* ud = plain.data() + grp * P * ps;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1 && ps >= 4096)
+      for (int64_t k = 0; k < Kg; k++)
+        transform_filters(tile, w + (grp * Kg + k) * Cg * 9, Cg, ud + k * Cg, ps);
+    }
+    return;
+  }
+  // Packed: the filters of a block of output channels are transformed into a staging
+  // buffer U[p][k][c] and packed as those rows of each position's matrix. The block keeps
+  // the staging small (a whole U is 36 MiB for 512 x 512 channels, and was the peak of a
+  // model's memory while it prepared); the per-call path keeps its buffer for the next call.
+  packs.resize(static_cast<size_t>(g.groups * P));
+  for (int64_t i = 0; i < g.groups * P; i++) packs[i].reset(Kg, Cg);
+  const int64_t unit = packs[0].row_block();
+  int64_t kb = (int64_t(1) << 20) / (P * std::max<int64_t>(Cg, 1)) / unit * unit;  // <= 4 MiB
+  if (kb < unit) kb = unit;
+  if (kb > Kg) kb = Kg;
   thread_local std::vector<float> kept;
   std::vector<float> local;
-  std::vector<float>& u = !pack ? plain : reuse_staging ? kept : local;
-  u.resize(static_cast<size_t>((pack ? 1 : g.groups) * P * ps));
-  if (pack) packs.resize(static_cast<size_t>(g.groups * P));
-  const int nt = kernel_threads();
+  std::vector<float>& u = reuse_staging ? kept : local;
+  u.resize(static_cast<size_t>(P * kb * Cg));
   for (int64_t grp = 0; grp < g.groups; grp++) {
-    float* ud = u.data() + (pack ? 0 : grp * P * ps);
-    SgemmPackedA* pk = pack ? packs.data() + grp * P : nullptr;
-#pragma omp parallel num_threads(nt) if (nt > 1 && ps >= 4096)
-    {
+    SgemmPackedA* pk = packs.data() + grp * P;
+    for (int64_t k0 = 0; k0 < Kg; k0 += kb) {
+      const int64_t kn = std::min(kb, Kg - k0), bs = kn * Cg;  // U[p] of the block: kn x Cg
+#pragma omp parallel num_threads(nt) if (nt > 1 && bs >= 4096)
+      {
 #pragma omp for schedule(static)
-      for (int64_t k = 0; k < Kg; k++) {
-        const float* f = w + (grp * Kg + k) * Cg * 9;
-        transform_filters(tile, f, Cg, ud + k * Cg, ps);
-      }
-      if (pk) {
+        for (int64_t k = 0; k < kn; k++)
+          transform_filters(tile, w + (grp * Kg + k0 + k) * Cg * 9, Cg, u.data() + k * Cg, bs);
 #pragma omp for schedule(dynamic)
-        for (int p = 0; p < P; p++) pk[p].pack(false, Kg, Cg, ud + p * ps, Cg);
+        for (int p = 0; p < P; p++) pk[p].pack_rows(k0, kn, u.data() + p * bs, Cg);
       }
     }
   }
-  m = tile;
-  packed = pack;
 }
 
 size_t WinogradWeights::bytes() const {

@@ -26,6 +26,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <new>
+#include <stdexcept>
 
 #include "receptive/gemm.h"
 #include "receptive/runtime.h"
@@ -579,7 +580,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
   run(ks, p, nullptr, M, N);
 }
 
-void SgemmPackedA::pack(bool trans_a, int64_t M, int64_t K, const float* A, int64_t lda) {
+void SgemmPackedA::reset(int64_t M, int64_t K) {
   const Isa isa = active_isa();
   const KernelSet& ks = kernels_for(isa);
   M_ = M > 0 ? M : 0;
@@ -588,6 +589,25 @@ void SgemmPackedA::pack(bool trans_a, int64_t M, int64_t K, const float* A, int6
   kc_ = K_ > 0 ? choose_kc(ks, K_) : 0;
   mpad_ = round_up(M_, ks.mr);
   data_.assign(static_cast<size_t>(mpad_ * K_), 0.f);
+}
+
+int64_t SgemmPackedA::row_block() const { return kernels_for(static_cast<Isa>(isa_)).mr; }
+
+void SgemmPackedA::pack_rows(int64_t r0, int64_t n, const float* A, int64_t lda) {
+  const KernelSet& ks = kernels_for(static_cast<Isa>(isa_));
+  if (r0 < 0 || n < 0 || r0 % ks.mr != 0 || r0 + n > M_ || (n % ks.mr != 0 && r0 + n != M_))
+    throw std::invalid_argument("SgemmPackedA::pack_rows: rows outside the matrix or off the row blocks");
+  if (n == 0) return;
+  // Block pc holds the micro-panels of all rows, row i's panel at offset i * kcur.
+  for (int64_t pc = 0; pc < K_; pc += kc_) {
+    const int64_t kcur = std::min(kc_, K_ - pc);
+    ks.pack_a(false, n, kcur, A + pc, lda, data_.data() + pc * mpad_ + r0 * kcur);
+  }
+}
+
+void SgemmPackedA::pack(bool trans_a, int64_t M, int64_t K, const float* A, int64_t lda) {
+  reset(M, K);
+  const KernelSet& ks = kernels_for(static_cast<Isa>(isa_));
   for (int64_t pc = 0; pc < K_; pc += kc_) {
     const int64_t kcur = std::min(kc_, K_ - pc);
     const float* src = trans_a ? A + pc * lda : A + pc;

@@ -40,6 +40,13 @@ class SgemmPackedA {
   }
   // Packs op(A), M x K (trans_a: A is stored K x M), replacing what was held.
   void pack(bool trans_a, int64_t M, int64_t K, const float* A, int64_t lda);
+  // The same in row blocks, for a caller that produces A a block at a time: reset(M, K)
+  // sizes it (rows not yet packed are zeros), then pack_rows(r0, n, A, lda) packs rows
+  // [r0, r0 + n) of a non-transposed A from A (row r0 at A), r0 a multiple of
+  // row_block() and n one too unless the block ends at M.
+  void reset(int64_t M, int64_t K);
+  void pack_rows(int64_t r0, int64_t n, const float* A, int64_t lda);
+  int64_t row_block() const;
   int64_t rows() const { return M_; }
   int64_t depth() const { return K_; }
   // Bytes held (panels are zero-padded to the kernel's row tile).

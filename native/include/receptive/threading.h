@@ -36,11 +36,16 @@ inline int kernel_threads_for(double fmas) {
 }
 
 // Per-thread scratch: slot 0 for im2col columns, slot 1 for anything else a kernel needs
-// next to them. Grows by at least half; never shrinks.
+// next to them. Never shrinks.
 inline float* thread_scratch(int slot, size_t n) {
   thread_local std::vector<float> buffers[2];
   std::vector<float>& b = buffers[slot];
-  if (b.size() < n) b.resize(n > b.size() + b.size() / 2 ? n : b.size() + b.size() / 2);
+  if (b.size() < n) {
+    // Capacity grows by half at least (few reallocations), but only the n floats asked
+    // for are touched: pages past them stay unmapped and out of the process's memory.
+    if (b.capacity() < n) b.reserve(n > b.capacity() + b.capacity() / 2 ? n : b.capacity() + b.capacity() / 2);
+    b.resize(n);
+  }
   return b.data();
 }
 

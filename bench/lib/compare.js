@@ -174,4 +174,4 @@ function geomean(xs) {
   return Math.exp(v.reduce((a, x) => a + Math.log(x), 0) / v.length);
 }
 
-module.exports = { runCompare, computeRatios, randomArray, maxRelDiff, geomean };
+module.exports = { runCompare, computeRatios, randomArray, maxRelDiff, geomean, msOf };

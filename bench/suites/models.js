@@ -15,7 +15,7 @@ const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const { timeSync } = require('../lib/timing');
-const { maxRelDiff } = require('../lib/compare');
+const { maxRelDiff, msOf } = require('../lib/compare');
 const { Writer, tensorProto } = require('../peers/onnx_builder');
 
 const BENCH = path.join(__dirname, '..');
@@ -237,8 +237,8 @@ function inputFor(n, dims) {
   return a;
 }
 
-function ips(batch, t) {
-  return t && t.ms !== undefined ? (1000 * batch) / t.ms : null;
+function ips(batch, ms) {
+  return ms ? (1000 * batch) / ms : null;
 }
 
 async function run(ctx) {
@@ -298,10 +298,13 @@ async function run(ctx) {
         row.peers.onnxruntime = r || { skipped: ort.skipped[row.model] || 'not run' };
         if (r && outputs[row.id] && ort.outputs[row.id]) row.peerCheck = { onnxruntime: maxRelDiff(outputs[row.id], Float32Array.from(ort.outputs[row.id])) };
       }
-      const nat = row.native && row.native.ms, js = row.js && row.js.ms, peer = row.peers.onnxruntime && row.peers.onnxruntime.ms;
+      // The run's statistic (--stat min: the fastest samples), as in the other suites and the tables.
+      const stat = ctx.opts.stat;
+      const at = (t) => (t && t.ms !== undefined ? msOf(t, stat) : undefined);
+      const nat = at(row.native), js = at(row.js), peer = at(row.peers.onnxruntime);
       row.bestPeer = peer ? { name: 'onnxruntime', ms: peer } : null;
       row.ratios = { nativeVsJs: nat && js ? js / nat : null, nativeVsBestPeer: nat && peer ? peer / nat : null, scaling: null };
-      row.imagesPerSecond = { native: ips(row.batch, row.native), js: ips(row.batch, row.js), onnxruntime: ips(row.batch, row.peers.onnxruntime) };
+      row.imagesPerSecond = { native: ips(row.batch, nat), js: ips(row.batch, js), onnxruntime: ips(row.batch, peer) };
     }
     const peers = ort.unavailable ? { onnxruntime: { unavailable: ort.unavailable } } : { onnxruntime: { version: ort.version, threads: ctx.threads } };
     printImagesPerSecond(rows, ctx, peers);

@@ -4,7 +4,7 @@
 // channel counts off the 16-lane vectors, groups, padding 0/1/2 and asymmetric or negative
 // bottom/right padding, with and without bias; both tiles (F(4x4,3x3), and F(2x2,3x3),
 // which the kernel takes when F(4x4) would leave 16 tiles or fewer or its filters would
-// pass 32 MiB); and through
+// pass 64 MiB); and through
 // prepared weights with scale, bias, residual and ReLU. Every case runs on each ISA the CPU
 // has (only RECEPTIVE_ISA's when that is set) at 1 and 2 threads. Skipped when the native
 // addon is unavailable or RECEPTIVE_BACKEND=js.
@@ -42,7 +42,7 @@ const tiles4 = (g) => {
 // The tile the kernel picks (winograd_tile in native/conv/winograd.cc).
 const tileOf = (g) => {
   const bytes4 = 36 * g.K * (g.C / g.groups) * 4;
-  return tiles4(g) <= 16 || bytes4 > 32 * 2 ** 20 ? 2 : 4;
+  return tiles4(g) <= 16 || bytes4 > 64 * 2 ** 20 ? 2 : 4;
 };
 
 function conv(o) {
@@ -57,6 +57,7 @@ const FIXED = [
   conv({ N: 1, C: 32, H: 28, W: 28, K: 48 }),
   conv({ N: 2, C: 256, H: 7, W: 7, K: 64 }),                        // F(4x4), C512-like reduction
   conv({ N: 1, C: 128, H: 7, W: 7, K: 96 }),                        // batch 1, 7x7: F(2x2)
+  conv({ N: 5, C: 512, H: 7, W: 7, K: 24 }),                        // F(4x4) over 512 channels
   conv({ N: 3, C: 37, H: 13, W: 11, K: 19, ...pad(1, -1, 1, 2) }),  // odd, asymmetric, negative
   conv({ N: 2, C: 17, H: 23, W: 70, K: 33, ...pad(0, 0, 0, 0) }),   // valid, wide
   conv({ N: 1, C: 20, H: 61, W: 45, K: 24, ...pad(2, 2, 2, 2) }),   // pad 2 (several tiles)
@@ -176,6 +177,23 @@ describe('conv2d Winograd kernel (native)', function () {
       const y = new Float32Array(want.length).fill(NaN);
       native.conv2dForwardPrepared(g2, x, p, null, false, y);
       assertClose(y, want, `prepared for ${label(g)}, run on ${label(g2)}`, 1e-4);
+    }
+  });
+
+  it('prepared weights take F(4x4) up to 64 MiB of transformed filters, F(2x2) past it or on 16 tiles or fewer', function () {
+    native.setConvAlgorithm('winograd');
+    try {
+      // [channels in and out, batch, tile] on 7x7 planes (4 tiles of 4x4 an image)
+      for (const [C, N, tile] of [[512, 8, 4], [512, 4, 2], [704, 8, 2]]) {
+        const g = conv({ N, C, H: 7, W: 7, K: C });
+        assert.strictEqual(tileOf(g), tile, `the spec's rule for C${C} N${N}`);
+        const info = native.prepareConv2d(g, new Float32Array(C * C * 9), null, null);
+        // (tile + 2)^2 transformed C x C matrices, rows padded to the GEMM kernel's tile
+        const plain = (tile + 2) ** 2 * C * C * 4;
+        assert.ok(info.bytes >= plain && info.bytes <= plain * 1.05, `C${C} N${N}: ${info.bytes} bytes, F(${tile}x${tile}) holds ${plain}`);
+      }
+    } finally {
+      native.setConvAlgorithm('auto');
     }
   });
 

@@ -391,6 +391,41 @@ describe('models: the inference path', function () {
       assert.deepStrictEqual(Array.from(x.data), Array.from(copy));
     }
   });
+
+  it('ResNet inference runs its leading stages in slices of images when their activations pass inferenceSliceBytes, with the same logits', function () {
+    // [model, input, budget, slices]: ResNet-18 on 48x40 holds 122,880 bytes an image after
+    // conv1 and 30,720 in layer1: 2 images a slice, conv1 only. ResNet-50 on 64x64: 262,144
+    // bytes an image up to layer1, 131,072 in layer2, 65,536 in layer3: conv1 to layer2 an
+    // image at a time, layer3 on the gathered batch.
+    for (const [name, shape, budget, slices] of [['resnet18', [5, 3, 48, 40], 245760, 3], ['resnet50', [3, 3, 64, 64], 300000, 3]]) {
+      const m = model(name);
+      const defaultBudget = m.inferenceSliceBytes;
+      const x = input(shape, 21);
+      const copy = Float32Array.from(x.data);
+      m.inferenceSliceBytes = Infinity;
+      const whole = m.predict(x);
+      let stemCalls = 0, layer3Calls = 0;
+      const stem = m.conv1.fusedForward, block = m.layer3.get(0).forwardPooled;
+      m.conv1.fusedForward = function (...a) { stemCalls++; return stem.apply(this, a); };
+      m.layer3.get(0).forwardPooled = function (...a) { layer3Calls++; return block.apply(this, a); };
+      m.inferenceSliceBytes = budget;
+      const sliced = m.predict(x);
+      const again = m.predict(x);
+      assert.strictEqual(stemCalls, 2 * slices, `${name}: conv1 once a slice`);
+      assert.strictEqual(layer3Calls, 2, `${name}: layer3 on the whole batch`);
+      assertClose(sliced, whole, `${name}: sliced = whole batch`, 1e-5);
+      assert.deepStrictEqual(Array.from(again.data), Array.from(sliced.data), `${name}: pass after pass`);
+      assert.deepStrictEqual(Array.from(x.data), Array.from(copy), `${name}: the input is untouched`);
+      for (const bad of [0, -1, NaN, '32']) {
+        m.inferenceSliceBytes = bad;
+        assert.throws(() => m.predict(x), (e) => e instanceof RangeError && /inferenceSliceBytes/.test(e.message), String(bad));
+      }
+      // (the model is shared with the other specs)
+      m.inferenceSliceBytes = defaultBudget;
+      delete m.conv1.fusedForward;
+      delete m.layer3.get(0).forwardPooled;
+    }
+  });
 });
 
 describe('models: state dicts', function () {

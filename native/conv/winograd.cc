@@ -20,12 +20,13 @@ int winograd_tile(const ConvGeometry& g) {
   // and 16 tiles); F(2x2) then has four times as many tiles and a smaller U to stream
   // (16/9 of the weights against 4x: at batch 1 each layer's U comes from memory; ResNet-18
   // and ResNet-50 at batch 1 ran 4-5% faster with F(2x2) on their 14x14 layers). Also
-  // F(2x2) where F(4x4)'s transformed filters would pass 32 MiB (36 / 9 = 4x the plain
-  // weights; 512x512 layers: 38 MiB against 17 MiB): held per layer by prepared weights,
-  // they would dominate a model's memory (ResNet-50's 3x3 layers: 181 MiB against 45).
+  // F(2x2) where F(4x4)'s transformed filters would pass 64 MiB (36 / 9 = 4x the plain
+  // weights), held per layer by prepared weights. ResNet's 512x512 layers (36 MiB against
+  // 16 MiB) take F(4x4): 7x7 at batch 8 4.0 -> 2.4 ms, ResNet-18 at batch 8 8-10% faster;
+  // ResNet-50 at batch 32 then peaks at 485 MB (its first stages run in slices of images).
   const int64_t tiles4 = winograd_phase_tiles(g, 4);
   const int64_t bytes4 = 36 * g.K * (g.C / g.groups) * static_cast<int64_t>(sizeof(float));
-  return tiles4 <= 16 || bytes4 > (int64_t(32) << 20) ? 2 : 4;
+  return tiles4 <= 16 || bytes4 > (int64_t(64) << 20) ? 2 : 4;
 }
 
 namespace {

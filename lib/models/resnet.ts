@@ -276,7 +276,7 @@ export class ResNet extends Module {
    * The leading stages whose activations for the whole batch would pass
    * inferenceSliceBytes run a slice of the images at a time, their outputs gathered into
    * one batch for the rest: at batch 32 on 224x224 images ResNet-50's 56x56 activations
-   * take 98 MiB each, a slice of 8 images a quarter of that (peak RSS 614 -> 435 MB), while
+   * take 98 MiB each, a slice of 8 images a quarter of that (peak RSS 613 -> 485 MB), while
    * the later stages, whose weights outweigh their activations, still see the whole batch.
    */
   private forwardRecycling(input: Tensor): Tensor {

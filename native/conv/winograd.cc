@@ -23,7 +23,8 @@ int winograd_tile(const ConvGeometry& g) {
   // F(2x2) where F(4x4)'s transformed filters would pass 64 MiB (36 / 9 = 4x the plain
   // weights), held per layer by prepared weights. ResNet's 512x512 layers (36 MiB against
   // 16 MiB) take F(4x4): 7x7 at batch 8 4.0 -> 2.4 ms, ResNet-18 at batch 8 8-10% faster;
-  // ResNet-50 at batch 32 then peaks at 485 MB (its first stages run in slices of images).
+  // ResNet-50 at batch 32 then peaks at 485 MB with its first stages run in slices of images
+  // (613 MB on the whole batch).
   const int64_t tiles4 = winograd_phase_tiles(g, 4);
   const int64_t bytes4 = 36 * g.K * (g.C / g.groups) * static_cast<int64_t>(sizeof(float));
   return tiles4 <= 16 || bytes4 > (int64_t(64) << 20) ? 2 : 4;

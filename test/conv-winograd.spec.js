@@ -180,6 +180,59 @@ describe('conv2d Winograd kernel (native)', function () {
     }
   });
 
+  // The weight gradient of 3x3 stride-1 layers by Winograd F(3x3, 2x2)
+  // (native/conv/winograd_wgrad.h), which the native backend prefers from 32 channels each
+  // way with blocks of 32 2x2 tiles and more for each thread (all but the last two cases,
+  // at 1 and 2 threads): odd output sizes (a last tile half outside), zero, asymmetric and
+  // negative padding, one output row or column, many channels.
+  const WGRAD = [
+    conv({ N: 4, C: 64, H: 14, W: 14, K: 64 }),
+    conv({ N: 3, C: 32, H: 15, W: 13, K: 48, ...pad(0, 2, 1, 0) }),
+    conv({ N: 8, C: 32, H: 9, W: 11, K: 40, ...pad(1, -1, 2, 1) }),
+    conv({ N: 12, C: 40, H: 3, W: 30, K: 33, ...pad(0, 0, 1, 1) }),  // one output row
+    conv({ N: 5, C: 32, H: 33, W: 3, K: 32, ...pad(1, 1, 0, 0) }),   // one output column
+    conv({ N: 4, C: 512, H: 7, W: 7, K: 32 }),
+    conv({ N: 8, C: 40, H: 12, W: 12, K: 96, ...pad(2, 2, 2, 2) }),
+    conv({ N: 4, C: 16, H: 9, W: 11, K: 24, ...pad(1, -1, 2, 1) }),  // few channels: not preferred
+    conv({ N: 1, C: 32, H: 6, W: 6, K: 32 }),                        // few tiles: not preferred
+  ];
+  WGRAD.forEach((g, i) => {
+    it(`weight gradient #${i} ${label(g)} = js`, function () {
+      const [OH, OW] = outHW(g);
+      const x = randArray(g.N * g.C * g.H * g.W, 300 + i), gy = randArray(g.N * g.K * OH * OW, 400 + i);
+      const want = new Float32Array(g.K * g.C * 9);
+      js.conv2dBackwardWeight(g, x, gy, want);
+      eachSetting('auto', (s) => {
+        const gw = new Float32Array(want.length).fill(NaN);
+        native.conv2dBackwardWeight(g, x, gy, gw);
+        assertClose(gw, want, `${label(g)} ${s}`, 1e-4);
+      });
+    });
+  });
+
+  it('weight gradient: input the convolution never reads (past a last half tile) adds nothing, even inf or NaN', function () {
+    // 11x11 input, padding 1 before and -1 after: 9x9 outputs read input rows and columns
+    // 0-9; the last 2x2 tiles are half past the output, and their patches would reach row
+    // and column 10, filled with inf and NaN here.
+    const g = conv({ N: 8, C: 32, H: 11, W: 11, K: 32, ...pad(1, -1, 1, -1) });
+    const [OH, OW] = outHW(g);
+    const x = randArray(g.N * g.C * g.H * g.W, 500), gy = randArray(g.N * g.K * OH * OW, 501);
+    for (let p = 0; p < g.N * g.C; p++) {
+      for (let i = 0; i < 11; i++) {
+        x[p * 121 + 10 * 11 + i] = Infinity;
+        x[p * 121 + i * 11 + 10] = NaN;
+      }
+    }
+    const want = new Float32Array(g.K * g.C * 9);
+    js.conv2dBackwardWeight(g, x, gy, want);
+    assert.ok(want.every(Number.isFinite));
+    eachSetting('auto', (s) => {
+      const gw = new Float32Array(want.length).fill(NaN);
+      native.conv2dBackwardWeight(g, x, gy, gw);
+      assertClose(gw, want, `${label(g)} ${s}`, 1e-4);
+    });
+  });
+
   it('prepared weights take F(4x4) up to 64 MiB of transformed filters, F(2x2) past it or on 16 tiles or fewer', function () {
     native.setConvAlgorithm('winograd');
     try {

@@ -15,6 +15,7 @@
 #include "receptive/conv.h"
 #include "receptive/gemm.h"
 #include "receptive/threading.h"
+#include "winograd_wgrad.h"
 
 namespace receptive {
 
@@ -492,16 +493,23 @@ void backward_weight_row_pitch(const ConvGeometry& g, const float* x, const floa
 // the multiply-adds on the wrapped columns but save the im2col copy and the transposing
 // packs, which cost about as much as 32 multiply-adds per column entry (measured: AlexNet
 // conv2, 27 + 4 columns a row, is even; ResNet C256 14², 14 + 2, stays on im2col).
-// RECEPTIVE_CONV_BWD_WEIGHT=rowpitch|im2col forces a path (tests, benches).
-bool use_row_pitch(const ConvGeometry& g, int nt) {
+// RECEPTIVE_CONV_BWD_WEIGHT=rowpitch|im2col|winograd forces a path (tests, benches;
+// winograd where it applies).
+int bwd_weight_force() {
   static const int force = [] {
     const char* e = std::getenv("RECEPTIVE_CONV_BWD_WEIGHT");
     if (!e) return 0;
     if (std::strcmp(e, "rowpitch") == 0) return 1;
     if (std::strcmp(e, "im2col") == 0) return 2;
+    if (std::strcmp(e, "winograd") == 0) return 3;
     return 0;
   }();
-  if (force) return force == 1;
+  return force;
+}
+
+bool use_row_pitch(const ConvGeometry& g, int nt) {
+  const int force = bwd_weight_force();
+  if (force == 1 || force == 2) return force == 1;
   if (is_direct_1x1(g)) return false;
   const RowPitchPlan q = row_pitch_plan(g, nt);
   // GEMMs narrower than a vector tile waste most of the micro-kernel.
@@ -519,7 +527,14 @@ void conv2d_backward_weight(const ConvGeometry& g, const float* x, const float* 
     conv_detail::depthwise_backward_weight(g, x, gy, gw);
     return;
   }
-  if (use_row_pitch(g, kernel_threads()))
+  const int nt = kernel_threads();
+  const int force = bwd_weight_force();
+  if (force == 3 ? conv_detail::winograd_wgrad_applies(g, nt)
+                 : force == 0 && conv_detail::winograd_wgrad_preferred(g, nt)) {
+    conv_detail::winograd_backward_weight(g, x, gy, gw);
+    return;
+  }
+  if (use_row_pitch(g, nt))
     backward_weight_row_pitch(g, x, gy, gw);
   else
     backward_weight_im2col(g, x, gy, gw);

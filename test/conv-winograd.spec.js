@@ -182,9 +182,9 @@ describe('conv2d Winograd kernel (native)', function () {
 
   // The weight gradient of 3x3 stride-1 layers by Winograd F(3x3, 2x2)
   // (native/conv/winograd_wgrad.h), which the native backend prefers from 32 channels each
-  // way with blocks of 32 2x2 tiles and more for each thread (all but the last two cases,
-  // at 1 and 2 threads): odd output sizes (a last tile half outside), zero, asymmetric and
-  // negative padding, one output row or column, many channels.
+  // way with blocks of 32 2x2 tiles and more for each thread (most cases here, at 1 and 2
+  // threads; all when RECEPTIVE_CONV_BWD_WEIGHT=winograd forces it): odd output sizes (a last tile half outside), zero, asymmetric and
+  // negative padding, one output row or column, many channels, dilation.
   const WGRAD = [
     conv({ N: 4, C: 64, H: 14, W: 14, K: 64 }),
     conv({ N: 3, C: 32, H: 15, W: 13, K: 48, ...pad(0, 2, 1, 0) }),
@@ -193,6 +193,11 @@ describe('conv2d Winograd kernel (native)', function () {
     conv({ N: 5, C: 32, H: 33, W: 3, K: 32, ...pad(1, 1, 0, 0) }),   // one output column
     conv({ N: 4, C: 512, H: 7, W: 7, K: 32 }),
     conv({ N: 8, C: 40, H: 12, W: 12, K: 96, ...pad(2, 2, 2, 2) }),
+    // dilated: each output phase a dense problem on a subsampled input
+    conv({ N: 4, C: 32, H: 20, W: 20, K: 32, dilationH: 2, dilationW: 2, ...pad(2, 2, 2, 2) }),
+    conv({ N: 6, C: 40, H: 23, W: 17, K: 32, dilationH: 2, dilationW: 3, ...pad(1, 2, 0, 3) }),
+    conv({ N: 4, C: 32, H: 12, W: 30, K: 36, dilationH: 1, dilationW: 4, ...pad(1, 1, 4, 2) }),
+    conv({ N: 8, C: 32, H: 4, W: 4, K: 32, dilationH: 5, dilationW: 5, ...pad(5, 5, 5, 5) }), // past the input
     conv({ N: 4, C: 16, H: 9, W: 11, K: 24, ...pad(1, -1, 2, 1) }),  // few channels: not preferred
     conv({ N: 1, C: 32, H: 6, W: 6, K: 32 }),                        // few tiles: not preferred
   ];

@@ -58,6 +58,14 @@ void winograd_forward_dilated(const ConvGeometry& g, const float* x, const Winog
                               const ConvEpilogue& ep, float* y);
 // Tiles of m x m outputs over all phases (the output itself when undilated).
 int64_t winograd_phase_tiles(const ConvGeometry& g, int m);
+
+// One axis of a dilated 3x3 stride-1 layer's phase (winograd_dilated.cc): output positions
+// a, a + d, ... (out_len of them) read the input positions r + d*i from i = skip on (in_len
+// of them), with pad_before zeros in front and pad_after behind (may be negative).
+struct PhaseAxis {
+  int64_t r, skip, in_len, out_len, pad_before, pad_after;
+};
+PhaseAxis phase_axis(int64_t a, int64_t d, int64_t pad, int64_t in, int64_t out);
 // The same from plain weights (transformed per call into a reused per-thread buffer).
 void winograd_forward_plain(const ConvGeometry& g, const float* x, const float* w,
                             const ConvEpilogue& ep, float* y);

@@ -14,14 +14,6 @@
 namespace receptive {
 namespace conv_detail {
 
-namespace {
-
-// One axis of a phase: output positions a, a + d, ... (out_len of them) read the input
-// positions r + d*i from i = skip on (in_len of them), with pad_before zeros in front.
-struct PhaseAxis {
-  int64_t r, skip, in_len, out_len, pad_before, pad_after;
-};
-
 PhaseAxis phase_axis(int64_t a, int64_t d, int64_t pad, int64_t in, int64_t out) {
   PhaseAxis p;
   const int64_t t = a - pad;  // input position of tap 0 for output a
@@ -36,6 +28,8 @@ PhaseAxis phase_axis(int64_t a, int64_t d, int64_t pad, int64_t in, int64_t out)
   p.pad_after = p.out_len + 2 - p.in_len - p.pad_before;
   return p;
 }
+
+namespace {
 
 float* phase_buffer(int slot, size_t n) {
   thread_local std::vector<float> buffers[2];

@@ -27,14 +27,20 @@ bool winograd_wgrad_applies(const ConvGeometry& g, int threads);
 
 void winograd_backward_weight(const ConvGeometry& g, const float* x, const float* gy, float* gw);
 
-// Per-ISA transforms of one row of tiles (see winograd_wgrad_kernels.inc).
+// Where a (phase) plane's rows and columns lie: floats between rows, and between columns
+// (a dilated layer's output phase reads every dilation-th row and column of the plane).
+struct PlaneSteps {
+  int64_t row, col;
+};
+
+// Per-ISA transforms of rows of tiles (see winograd_wgrad_kernels.inc).
 #define RECEPTIVE_WGW_DECLARE(NS)                                                              \
   namespace NS {                                                                               \
-  void input_tiles(const float* plane, int64_t W, int64_t Hv, int64_t Wv, int64_t pt,         \
-                   int64_t pl, int64_t a0, int64_t a1, int64_t tw, float* rows, float* v,      \
-                   int64_t vs);                                                                \
-  void grad_tiles(const float* plane, int64_t OH, int64_t OW, int64_t a0, int64_t a1,          \
-                  int64_t tw, float* rows, float* u, int64_t us);                              \
+  void input_tiles(const float* plane, const PlaneSteps& ps, int64_t Hv, int64_t Wv,           \
+                   int64_t pt, int64_t pl, int64_t a0, int64_t a1, int64_t tw, float* rows,    \
+                   float* v, int64_t vs);                                                      \
+  void grad_tiles(const float* plane, const PlaneSteps& ps, int64_t OH, int64_t OW,            \
+                  int64_t a0, int64_t a1, int64_t tw, float* rows, float* u, int64_t us);      \
   }
 RECEPTIVE_WGW_DECLARE(wgw_baseline)
 RECEPTIVE_WGW_DECLARE(wgw_avx2)

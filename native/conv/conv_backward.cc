@@ -199,17 +199,10 @@ void backward_weight_im2col(const ConvGeometry& g, const float* x, const float* 
 
   if (nt > 1 && items >= nt && wsize * nt <= kPartialBudget) {
     // Each thread sums its items into a private copy of gw; the copies are added at the end.
-    thread_local std::vector<std::vector<float>> partials;
-    if (static_cast<int>(partials.size()) < nt) partials.resize(nt);
-    for (int t = 0; t < nt; t++) partials[t].resize(wsize);
-    std::vector<float>* parts = partials.data();
+    std::vector<float>* parts = thread_partials(nt, static_cast<size_t>(wsize));
 #pragma omp parallel num_threads(nt)
     {
-      int t = 0;
-#ifdef _OPENMP
-      t = omp_get_thread_num();
-#endif
-      float* mine = parts[t].data();
+      float* mine = parts[thread_index()].data();
       std::memset(mine, 0, sizeof(float) * wsize);
 #pragma omp for schedule(dynamic)
       for (int64_t it = 0; it < items; it++) run(it, 1, mine);
@@ -402,10 +395,7 @@ void backward_weight_row_pitch(const ConvGeometry& g, const float* x, const floa
   const int64_t wsize = g.K * SRC;
   const int64_t items = g.N * g.groups * q.bands;
 
-  thread_local std::vector<std::vector<float>> partials;
-  if (static_cast<int>(partials.size()) < nt) partials.resize(nt);
-  for (int t = 0; t < nt; t++) partials[t].resize(wsize);
-  std::vector<float>* parts = partials.data();
+  std::vector<float>* parts = thread_partials(nt, static_cast<size_t>(wsize));
 
   auto run = [&](int64_t item, float* part) {
     const int64_t band = item % q.bands;
@@ -465,11 +455,7 @@ void backward_weight_row_pitch(const ConvGeometry& g, const float* x, const floa
   }
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
-    int tid = 0;
-#ifdef _OPENMP
-    tid = omp_get_thread_num();
-#endif
-    float* mine = parts[tid].data();
+    float* mine = parts[thread_index()].data();
     std::memset(mine, 0, sizeof(float) * wsize);
 #pragma omp for schedule(dynamic)
     for (int64_t it = 0; it < items; it++) run(it, mine);

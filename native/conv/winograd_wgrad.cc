@@ -13,10 +13,6 @@
 #include "receptive/threading.h"
 #include "winograd.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 namespace receptive {
 namespace conv_detail {
 
@@ -166,20 +162,14 @@ void winograd_backward_weight(const ConvGeometry& g, const float* x, const float
   int64_t total = 0;
   for (const WgwPart& p : parts) total += p.q.blocks;
 
-  thread_local std::vector<std::vector<float>> partials;
-  if (static_cast<int>(partials.size()) < nt) partials.resize(nt);
-  for (int t = 0; t < nt; t++) partials[t].resize(static_cast<size_t>(msize));
-  std::vector<float>* sums = partials.data();
+  std::vector<float>* sums = thread_partials(nt, static_cast<size_t>(msize));
   std::vector<char> used(static_cast<size_t>(nt), 0);  // whether a thread's partial was written
   const WgwPart* part_list = parts.data();
   const int64_t nparts = static_cast<int64_t>(parts.size());
 
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
-    int tid = 0;
-#ifdef _OPENMP
-    tid = omp_get_thread_num();
-#endif
+    const int tid = thread_index();
     float* mine = sums[tid].data();
     float beta = 0.f;  // the thread's first block overwrites its partial
 #pragma omp for schedule(dynamic)

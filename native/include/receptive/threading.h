@@ -35,6 +35,24 @@ inline int kernel_threads_for(double fmas) {
   return by_work >= nt ? nt : (by_work < 1.0 ? 1 : static_cast<int>(by_work));
 }
 
+// The calling thread's index in its OpenMP team (0 outside one).
+inline int thread_index() {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
+// Per-thread partial sums for a reduction over nt threads: nt buffers of n floats (their
+// old contents), held by the calling thread and reused from call to call.
+inline std::vector<float>* thread_partials(int nt, size_t n) {
+  thread_local std::vector<std::vector<float>> partials;
+  if (static_cast<int>(partials.size()) < nt) partials.resize(nt);
+  for (int t = 0; t < nt; t++) partials[t].resize(n);
+  return partials.data();
+}
+
 // Per-thread scratch: slot 0 for im2col columns, slot 1 for anything else a kernel needs
 // next to them. Never shrinks.
 inline float* thread_scratch(int slot, size_t n) {

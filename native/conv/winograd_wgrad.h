@@ -20,7 +20,8 @@ namespace receptive {
 namespace conv_detail {
 
 // Whether the Winograd weight gradient applies to g and is preferred there (3x3, stride 1,
-// no dilation, one group, 32 channels and more each way, enough tiles to share).
+// any dilation (run as dense output phases), one group, 32 channels and more each way,
+// enough tiles to share).
 bool winograd_wgrad_preferred(const ConvGeometry& g, int threads);
 // Whether it can run g at all (the forcing env var's test).
 bool winograd_wgrad_applies(const ConvGeometry& g, int threads);

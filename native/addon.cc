@@ -553,6 +553,59 @@ Napi::Value Conv2dForwardPrepared(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// conv2dForwardPreparedSplit(g, x, prepared, relu, y0, channels0, imageStride0, y1, ...):
+// sibling layers' output channels, in order, to 1 to 8 destinations (see
+// receptive::conv2d_forward_split).
+Napi::Value Conv2dForwardPreparedSplit(const Napi::CallbackInfo& info) {
+  Call c(info, "conv2dForwardPreparedSplit");
+  ConvGeometry g = conv_geometry(c, 0);
+  auto x = f32(c, 1, "x");
+  PreparedHandle* h = prepared_arg(c, 2);
+  const bool relu = bool_arg(c, info[3], "relu");
+  if (!h->weights.compatible(g))
+    c.range_error("prepared weights were made for another filter, groups, stride or dilation "
+                  "than g");
+  expect_length(c, "x", x.length, {g.N, g.C, g.H, g.W});
+  const size_t args = info.Length();
+  if (args < 7 || (args - 4) % 3 != 0 || (args - 4) / 3 > receptive::kMaxConvOutputParts)
+    c.range_error("expected 1 to 8 outputs as (y, channels, imageStride) after relu, got " +
+                  std::to_string(args > 4 ? args - 4 : 0) + " arguments");
+  const int count = static_cast<int>((args - 4) / 3);
+  const int64_t ohw = g.out_h() * g.out_w();
+  receptive::ConvOutputPart parts[receptive::kMaxConvOutputParts];
+  View<float> ys[receptive::kMaxConvOutputParts];
+  int64_t channels = 0;
+  for (int s = 0; s < count; s++) {
+    const size_t at = 4 + 3 * static_cast<size_t>(s);
+    const std::string name = "outputs[" + std::to_string(s) + "]";
+    ys[s] = f32(c, at, (name + ".data").c_str());
+    const int64_t k = int_arg(c, at + 1, (name + ".channels").c_str());
+    const int64_t stride = int_arg(c, at + 2, (name + ".imageStride").c_str());
+    int64_t image = 0, need = 0;
+    if (k < 1) c.range_error(name + ".channels must be at least 1, got " + std::to_string(k));
+    if (__builtin_mul_overflow(k, ohw, &image)) c.range_error(name + " would need too many elements");
+    if (stride < image)
+      c.range_error(name + ".imageStride must be at least channels*OH*OW = " + std::to_string(image) +
+                    ", got " + std::to_string(stride));
+    if (g.N > 0 && (__builtin_mul_overflow(g.N - 1, stride, &need) ||
+                    __builtin_add_overflow(need, image, &need)))
+      c.range_error(name + ".imageStride is too large");
+    if (static_cast<uint64_t>(ys[s].length) < static_cast<uint64_t>(need))
+      c.range_error(name + ".data has " + std::to_string(ys[s].length) + " elements, fewer than the " +
+                    std::to_string(need) + " that N images " + std::to_string(stride) + " apart need");
+    expect_disjoint(c, ys[s], name.c_str(), x, "x");
+    for (int t = 0; t < s; t++)
+      expect_disjoint(c, ys[s], name.c_str(), ys[t], ("outputs[" + std::to_string(t) + "]").c_str());
+    channels += k;
+    parts[s] = {ys[s].data, k, stride};
+  }
+  if (channels != g.K)
+    c.range_error("the outputs' channels add up to " + std::to_string(channels) + ", not K = " +
+                  std::to_string(g.K));
+  receptive::conv2d_forward_split(g, x.data, h->weights, relu, parts, count);
+  return info.Env().Undefined();
+}
+
 Napi::Value SetConvAlgorithm(const Napi::CallbackInfo& info) {
   Call c(info, "setConvAlgorithm");
   Napi::Value v = info[0];
@@ -821,6 +874,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("prepareConv2d", PrepareConv2d);
   fn("preparedConv2dInfo", PreparedConv2dInfo);
   fn("conv2dForwardPrepared", Conv2dForwardPrepared);
+  fn("conv2dForwardPreparedSplit", Conv2dForwardPreparedSplit);
   fn("setConvAlgorithm", SetConvAlgorithm);
   fn("getConvAlgorithm", GetConvAlgorithm);
   fn("maxPool2dForward", MaxPool2dForward);

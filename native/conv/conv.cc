@@ -190,6 +190,17 @@ void forward_gemm(const ConvGeometry& g, const float* x, const float* w,
       float* out = thread_scratch(1, p.Kg * ld);
       gemm(col, ld, ld, out, ld, 0.f, nullptr);
       for (int64_t j = 0; j < it.count; j++) {
+        if (ep.parts) {  // (groups == 1, no residual, no accumulation)
+          int64_t k0 = 0;
+          for (int s = 0; s < ep.part_count; k0 += ep.parts[s].channels, s++) {
+            const ConvOutputPart& part = ep.parts[s];
+            float* yp = part.y + (it.n0 + j) * part.image_stride;
+            for (int64_t k = 0; k < part.channels; k++)
+              std::memcpy(yp + k * OHW, out + (k0 + k) * ld + j * OHW, sizeof(float) * OHW);
+            apply_epilogue(bg ? bg + k0 : nullptr, nullptr, OHW, ep.relu, part.channels, yp, OHW, OHW);
+          }
+          continue;
+        }
         const int64_t off = ((it.n0 + j) * g.K + it.grp * p.Kg) * OHW;  // in the residual
         float* yj = y + (it.n0 + j) * ys + it.grp * p.Kg * OHW;
         for (int64_t k = 0; k < p.Kg; k++) {
@@ -208,14 +219,25 @@ void forward_gemm(const ConvGeometry& g, const float* x, const float* w,
     const int64_t cols = (it.oh1 - it.oh0) * p.OW;
     const float* xg = x + (it.n0 * g.C + it.grp * p.Cg) * HW;
     const int64_t off = (it.n0 * g.K + it.grp * p.Kg) * OHW + it.oh0 * p.OW;  // in the residual
-    float* yg = y + it.n0 * ys + it.grp * p.Kg * OHW + it.oh0 * p.OW;
+    // (y is null with a split output: the row blocks below address it instead)
+    float* yg = ep.parts ? nullptr : y + it.n0 * ys + it.grp * p.Kg * OHW + it.oh0 * p.OW;
     // The output stage runs in the GEMM's micro-kernels, on each tile in registers.
     GemmEpilogue gep;
     gep.bias = bg;
     gep.residual = ep.residual ? ep.residual + off : nullptr;
     gep.ld_residual = OHW;
     gep.relu = ep.relu;
-    const GemmEpilogue* stage = bg || gep.residual || ep.relu ? &gep : nullptr;
+    GemmRowBlocks blocks;  // split output: each part's rows of this item in place
+    if (ep.parts) {
+      blocks.count = ep.part_count;
+      int64_t k0 = 0;
+      for (int s = 0; s < ep.part_count; k0 += ep.parts[s].channels, s++) {
+        blocks.first[s] = k0;
+        blocks.c[s] = ep.parts[s].y + it.n0 * ep.parts[s].image_stride + it.oh0 * p.OW;
+      }
+      gep.rows = &blocks;
+    }
+    const GemmEpilogue* stage = bg || gep.residual || ep.relu || ep.parts ? &gep : nullptr;
     if (p.direct) {
       gemm(xg + it.oh0 * p.OW, HW, cols, yg, OHW, beta, stage);
     } else {
@@ -369,6 +391,41 @@ void conv2d_forward(const ConvGeometry& g, const float* x, const ConvWeights& w,
     default:
       forward_gemm(g, x, nullptr, w.impl_->packs.data(), ep, y);
       return;
+  }
+}
+
+void conv2d_forward_split(const ConvGeometry& g, const float* x, const ConvWeights& w, bool relu,
+                          const ConvOutputPart* parts, int count) {
+  if (!w.compatible(g)) throw std::invalid_argument("prepared weights do not fit this geometry");
+  if (count < 1 || count > kMaxConvOutputParts)
+    throw std::invalid_argument("a split output needs 1 to 8 parts");
+  const int64_t OHW = g.out_h() * g.out_w();
+  int64_t channels = 0;
+  for (int s = 0; s < count; s++) {
+    if (parts[s].channels < 1 || parts[s].image_stride < parts[s].channels * OHW)
+      throw std::invalid_argument("a part's channels or image stride are too small");
+    channels += parts[s].channels;
+  }
+  if (channels != g.K) throw std::invalid_argument("the parts' channels do not add up to K");
+  const bool gemm = w.algorithm() == ConvAlgorithm::Im2colGemm || w.algorithm() == ConvAlgorithm::Gemm1x1;
+  if (gemm && g.groups == 1 && !covers_whole_input(g)) {
+    ConvEpilogue ep;
+    ep.bias = w.impl_->bias.empty() ? nullptr : w.impl_->bias.data();
+    ep.relu = relu;
+    ep.parts = parts;
+    ep.part_count = count;
+    forward_gemm(g, x, nullptr, w.impl_->packs.data(), ep, nullptr);
+    return;
+  }
+  // Computed aside, then each part's channels copied to its images.
+  thread_local std::vector<float> aside;
+  aside.resize(static_cast<size_t>(g.N * g.K * OHW));
+  conv2d_forward(g, x, w, nullptr, relu, aside.data());
+  for (int64_t n = 0; n < g.N; n++) {
+    int64_t k0 = 0;
+    for (int s = 0; s < count; k0 += parts[s].channels, s++)
+      std::memcpy(parts[s].y + n * parts[s].image_stride, aside.data() + (n * g.K + k0) * OHW,
+                  sizeof(float) * parts[s].channels * OHW);
   }
 }
 

@@ -107,6 +107,22 @@ struct Problem {
   float* C;
   int64_t ldc;
   const GemmEpilogue* ep;  // null: none
+  const GemmRowBlocks* rows;  // null: C is one matrix
+
+  // Address of C(row, col).
+  float* c_at(int64_t row, int64_t col) const {
+    if (rows == nullptr) return C + row * ldc + col;
+    int b = rows->count - 1;
+    while (b > 0 && rows->first[b] > row) b--;
+    return rows->c[b] + (row - rows->first[b]) * ldc + col;
+  }
+  // Rows from `row` on that lie in row's block, at most n.
+  int64_t rows_in_block(int64_t row, int64_t n) const {
+    if (rows == nullptr) return n;
+    for (int b = 1; b < rows->count; b++)
+      if (rows->first[b] > row) return std::min(n, rows->first[b] - row);
+    return n;
+  }
 };
 
 // The output stage of C rows [i0, i1) x columns [j0, j1), for the paths that run no
@@ -114,10 +130,13 @@ struct Problem {
 void epilogue_rect(const Problem& p, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
   const GemmEpilogue* ep = p.ep;
   if (ep == nullptr || i1 <= i0 || j1 <= j0) return;
-  const TileEpilogue tep{ep->bias ? ep->bias + i0 : nullptr,
-                         ep->residual ? ep->residual + i0 * ep->ld_residual + j0 : nullptr,
-                         ep->ld_residual, ep->relu};
-  gemm::tile_epilogue_generic(tep, i1 - i0, j1 - j0, p.C + i0 * p.ldc + j0, p.ldc);
+  for (int64_t i = i0, n; i < i1; i += n) {
+    n = p.rows_in_block(i, i1 - i);
+    const TileEpilogue tep{ep->bias ? ep->bias + i : nullptr,
+                           ep->residual ? ep->residual + i * ep->ld_residual + j0 : nullptr,
+                           ep->ld_residual, ep->relu};
+    gemm::tile_epilogue_generic(tep, n, j1 - j0, p.c_at(i, j0), p.ldc);
+  }
 }
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -269,7 +288,6 @@ void gemm_block(const KernelSet& ks, const Problem& p, const PrepackedA* pre, in
           ldbp = nr;
           b_panel = kcur;
         }
-        float* cblock = p.C + (m0 + ic) * p.ldc + (n0 + jc);
         for (int64_t ir = 0, m, i = 0; ir < mcur; ir += m, i++) {
           m = std::min(mr, mcur - ir);
           // Unpacked A has no panel grid: even out the last two row tiles (16 rows run as
@@ -277,7 +295,7 @@ void gemm_block(const KernelSet& ks, const Problem& p, const PrepackedA* pre, in
           const int64_t rest = mcur - ir - m;
           if (unpacked_a && rest > 0 && 2 * rest < mr) m = (m + rest + 1) / 2;
           const float* a = apanels + ir * a_panel;
-          float* crow = cblock + ir * p.ldc;
+          const int64_t row = m0 + ic + ir;
           const float* pf = bpanels;
           int64_t pf_ld = 0;
           if (unpacked_b) {
@@ -290,17 +308,20 @@ void gemm_block(const KernelSet& ks, const Problem& p, const PrepackedA* pre, in
             pf_ld = mr;
           }
           for (int64_t jr = 0; jr < ncur; jr += nr) {
-            const int64_t n = std::min(nr, ncur - jr);
-            TileEpilogue tep;
-            if (last_k) {
-              const int64_t row = m0 + ic + ir, col = n0 + jc + jr;
-              tep = {p.ep->bias ? p.ep->bias + row : nullptr,
-                     p.ep->residual ? p.ep->residual + row * p.ep->ld_residual + col : nullptr,
-                     p.ep->ld_residual, p.ep->relu};
+            const int64_t n = std::min(nr, ncur - jr), col = n0 + jc + jr;
+            // (One kernel call, or one per block of C's rows the tile spans.)
+            for (int64_t q = 0, mq; q < m; q += mq) {
+              mq = p.rows_in_block(row + q, m - q);
+              TileEpilogue tep;
+              if (last_k) {
+                tep = {p.ep->bias ? p.ep->bias + row + q : nullptr,
+                       p.ep->residual ? p.ep->residual + (row + q) * p.ep->ld_residual + col : nullptr,
+                       p.ep->ld_residual, p.ep->relu};
+              }
+              ks.kernel(kcur, a + q * rs, rs, cs, bpanels + jr * b_panel, ldbp, p.c_at(row + q, col),
+                        p.ldc, mq, n, p.alpha, beta, pf, pf_ld, last_k ? &tep : nullptr);
+              pf_ld = 0;  // the next tile's panel is on its way; later calls prefetch nothing
             }
-            ks.kernel(kcur, a, rs, cs, bpanels + jr * b_panel, ldbp, crow + jr, p.ldc, m, n,
-                      p.alpha, beta, pf, pf_ld, last_k ? &tep : nullptr);
-            pf_ld = 0;  // the next tile's panel is on its way; later panels prefetch nothing
           }
         }
       }
@@ -309,9 +330,9 @@ void gemm_block(const KernelSet& ks, const Problem& p, const PrepackedA* pre, in
 }
 
 // C = beta * C (beta == 0: C = 0 without reading it), for K == 0 or alpha == 0.
-void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
+void scale_c(const Problem& p, int64_t M, int64_t N, float beta) {
   for (int64_t i = 0; i < M; i++) {
-    float* c = C + i * ldc;
+    float* c = p.c_at(i, 0);
     if (beta == 0.f) {
       std::fill(c, c + N, 0.f);
     } else if (beta != 1.f) {
@@ -531,17 +552,18 @@ void run_packed_gemv(const KernelSet& ks, const Problem& p, const PrepackedA& pr
 // Runs the problem on the threads_for it.
 void run(const KernelSet& ks, const Problem& p, const PrepackedA* pre, int64_t M, int64_t N) {
   const int64_t K = p.K;
-  if (pre == nullptr && (M == 1 || N == 1)) {
+  // (C in row blocks: only the register tiles address it by row.)
+  if (p.rows == nullptr && pre == nullptr && (M == 1 || N == 1)) {
     run_gemv(ks, p, M, N);
     return;
   }
-  if (pre == nullptr && p.tb && K >= kDotRowsMinK &&
+  if (p.rows == nullptr && pre == nullptr && p.tb && K >= kDotRowsMinK &&
       ((M <= kDotRowsMaxM && N * K >= kDotRowsMinB) ||
        (M <= kDotRowsMaxMLargeB && N * K >= kDotRowsLargeB))) {
     run_dot_rows(ks, p, M, N);
     return;
   }
-  if (pre != nullptr && N <= kPackedGemvMaxCols) {
+  if (p.rows == nullptr && pre != nullptr && N <= kPackedGemvMaxCols) {
     run_packed_gemv(ks, p, *pre, M, N);
     return;
   }
@@ -562,6 +584,18 @@ void run(const KernelSet& ks, const Problem& p, const PrepackedA* pre, int64_t M
 #endif
 }
 
+// ep's row blocks, checked: 1..kMax blocks from row 0 on, in order; none with a residual.
+const GemmRowBlocks* row_blocks(const GemmEpilogue* ep) {
+  if (ep == nullptr || ep->rows == nullptr) return nullptr;
+  const GemmRowBlocks& r = *ep->rows;
+  if (r.count < 1 || r.count > GemmRowBlocks::kMax || r.first[0] != 0)
+    throw std::invalid_argument("sgemm: row blocks must be 1 to 8, the first at row 0");
+  for (int b = 1; b < r.count; b++)
+    if (r.first[b] < r.first[b - 1]) throw std::invalid_argument("sgemm: row blocks out of order");
+  if (ep->residual != nullptr) throw std::invalid_argument("sgemm: no residual with row blocks");
+  return ep->rows;
+}
+
 }  // namespace
 
 void gemm::set_blocking_override(const Blocking& b) { g_override = b; }
@@ -570,9 +604,9 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
            const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
            int64_t ldc, const GemmEpilogue* ep) {
   if (M <= 0 || N <= 0) return;
-  const Problem p{trans_a, trans_b, K, alpha, A, lda, B, ldb, beta, C, ldc, ep};
+  const Problem p{trans_a, trans_b, K, alpha, A, lda, B, ldb, beta, C, ldc, ep, row_blocks(ep)};
   if (K <= 0 || alpha == 0.f) {
-    scale_c(M, N, beta, C, ldc);
+    scale_c(p, M, N, beta);
     epilogue_rect(p, 0, M, 0, N);
     return;
   }
@@ -619,9 +653,9 @@ void sgemm(const SgemmPackedA& A, bool trans_b, int64_t N, float alpha, const fl
            int64_t ldb, float beta, float* C, int64_t ldc, const GemmEpilogue* ep) {
   const int64_t M = A.rows(), K = A.depth();
   if (M <= 0 || N <= 0) return;
-  const Problem p{false, trans_b, K, alpha, nullptr, 0, B, ldb, beta, C, ldc, ep};
+  const Problem p{false, trans_b, K, alpha, nullptr, 0, B, ldb, beta, C, ldc, ep, row_blocks(ep)};
   if (K <= 0 || alpha == 0.f) {
-    scale_c(M, N, beta, C, ldc);
+    scale_c(p, M, N, beta);
     epilogue_rect(p, 0, M, 0, N);
     return;
   }

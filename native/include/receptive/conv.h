@@ -47,6 +47,16 @@ ConvPolicy conv_policy();
 bool parse_conv_policy(const char* name, ConvPolicy* out);
 const char* conv_policy_name(ConvPolicy p);
 
+// One destination of a split output: its `channels` output channels of image n start at
+// y + n * image_stride (>= channels * OH * OW; the floats between images are not touched).
+struct ConvOutputPart {
+  float* y = nullptr;
+  int64_t channels = 0;
+  int64_t image_stride = 0;
+};
+// At most this many parts.
+constexpr int kMaxConvOutputParts = 8;
+
 // The convolution's output stage, applied while the output block is still in cache:
 // y = relu?(conv(x, w) + bias[k] + residual).
 struct ConvEpilogue {
@@ -60,6 +70,10 @@ struct ConvEpilogue {
   int64_t y_stride(const ConvGeometry& g) const {
     return y_image_stride ? y_image_stride : g.K * g.out_h() * g.out_w();
   }
+  // Or the output channels split in order among part_count destinations (see
+  // conv2d_forward_split; the GEMM paths only, then y is unused).
+  const ConvOutputPart* parts = nullptr;
+  int part_count = 0;
 };
 
 // One layer's weights made ready once for many forward calls (inference): scaled per
@@ -85,6 +99,8 @@ class ConvWeights {
  private:
   friend void conv2d_forward(const ConvGeometry& g, const float* x, const ConvWeights& w,
                              const float* residual, bool relu, float* y, int64_t y_image_stride);
+  friend void conv2d_forward_split(const ConvGeometry& g, const float* x, const ConvWeights& w,
+                                   bool relu, const ConvOutputPart* parts, int count);
   ConvGeometry g_{};
   ConvAlgorithm algorithm_ = ConvAlgorithm::Im2colGemm;
   std::unique_ptr<Impl> impl_;
@@ -102,6 +118,13 @@ void conv2d_forward(const ConvGeometry& g, const float* x, const float* w,
 // y_image_stride: see ConvEpilogue (0: contiguous); not with a residual.
 void conv2d_forward(const ConvGeometry& g, const float* x, const ConvWeights& w,
                     const float* residual, bool relu, float* y, int64_t y_image_stride = 0);
+// Sibling layers (convolutions of one input with the same filter size, stride, padding and
+// dilation) as one: w holds their filters one after another, and output channels go to
+// parts[0], parts[1], ... in order (their channels add up to K), y = relu?(conv + bias').
+// The GEMM paths (groups == 1) write each part in place from one product, so that the
+// input is read once for all of them; the other algorithms compute aside and copy.
+void conv2d_forward_split(const ConvGeometry& g, const float* x, const ConvWeights& w, bool relu,
+                          const ConvOutputPart* parts, int count);
 // gx[N, C, H, W] (overwritten) from gy[N, K, OH, OW].
 void conv2d_backward_input(const ConvGeometry& g, const float* gy, const float* w, float* gx);
 // gw[K, C/groups, R, S] (overwritten) from x and gy.

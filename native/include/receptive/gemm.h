@@ -11,11 +11,25 @@ namespace receptive {
 // kept when relu; each part optional (null). The micro-kernels apply it to each tile while
 // it is in registers, in this order, so the result equals a separate pass bit for bit.
 // residual must not overlap C.
+struct GemmRowBlocks;
 struct GemmEpilogue {
   const float* bias = nullptr;
   const float* residual = nullptr;
   int64_t ld_residual = 0;
   bool relu = false;
+  // C's rows in separate blocks (the outputs of sibling layers computed as one product), or
+  // null: one matrix at C. Not with a residual.
+  const GemmRowBlocks* rows = nullptr;
+};
+
+// C's rows [first[i], first[i+1]) (the last block to M) start at c[i], ldc apart; sgemm
+// ignores its C argument. first[0] == 0, increasing. A register tile that straddles two
+// blocks runs as two.
+struct GemmRowBlocks {
+  static constexpr int kMax = 8;
+  int count = 0;
+  int64_t first[kMax] = {};
+  float* c[kMax] = {};
 };
 
 // op(A) is M x K, op(B) is K x N, C is M x N; lda/ldb/ldc are row strides in floats.

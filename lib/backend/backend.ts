@@ -64,6 +64,16 @@ export interface PreparedConv2d {
   readonly bytes: number;
 }
 
+/** One destination of conv2dForwardPreparedSplit: `channels` output channels, image n at data[n * imageStride ..]. */
+export interface ConvOutputPart {
+  data: Float32Array;
+  channels: number;
+  imageStride: number;
+}
+
+/** At most this many outputs in conv2dForwardPreparedSplit. */
+export const MAX_CONV_OUTPUT_PARTS = 8;
+
 export interface BackendInfo {
   /** 'native' or 'js'. */
   name: 'native' | 'js';
@@ -115,6 +125,17 @@ export interface Backend {
   conv2dForwardPrepared(g: ConvGeometry, x: Float32Array, prepared: PreparedConv2d,
                         residual: Float32Array | null, relu: boolean, y: Float32Array,
                         yImageStride?: number): void;
+  /**
+   * Sibling layers (convolutions of one input with the same filter size, stride, padding
+   * and dilation) as one: conv2dForwardPrepared without a residual, where `prepared` holds
+   * the siblings' filters one after another and the K output channels go in order to
+   * 1 to MAX_CONV_OUTPUT_PARTS outputs whose channels add up to K: output i's channel j of
+   * image n is outputs[i].data[n * imageStride + j * OH*OW ..] (imageStride >= channels *
+   * OH*OW; the floats between images are not written). The outputs must not share memory
+   * with x or with each other. The input is read once for all of them.
+   */
+  conv2dForwardPreparedSplit(g: ConvGeometry, x: Float32Array, prepared: PreparedConv2d,
+                             relu: boolean, outputs: ConvOutputPart[]): void;
   /** gx[N, C, H, W] = d(loss)/dx given gy[N, K, OH, OW]. Overwrites gx. */
   conv2dBackwardInput(g: ConvGeometry, gy: Float32Array, w: Float32Array, gx: Float32Array): void;
   /** gw[K, C/g, R, S] = d(loss)/dw given x and gy. Overwrites gw. */

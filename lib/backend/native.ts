@@ -10,7 +10,7 @@ import type {
   AdaptivePoolGeometry, AvgPoolGeometry, Backend, BackendInfo, ConvGeometry, PoolGeometry,
   PreparedConv2d,
 } from './backend';
-import { describe } from './validate';
+import { convGeometry, convOutputParts, describe } from './validate';
 import { geometryPackers } from './geometry_pack';
 import { markDataChanged } from '../tensor';
 
@@ -38,6 +38,8 @@ interface Addon {
   conv2dForwardPrepared(g: ConvGeometry, x: Float32Array, h: PreparedHandle,
                         residual: Float32Array | null, relu: boolean, y: Float32Array,
                         yImageStride?: number): void;
+  conv2dForwardPreparedSplit(g: ConvGeometry, x: Float32Array, h: PreparedHandle, relu: boolean,
+                             ...outputs: Array<Float32Array | number>): void;
   setConvAlgorithm(name: string): void;
   getConvAlgorithm(): string;
   conv2dBackwardInput(g: ConvGeometry, gy: Float32Array, w: Float32Array, gx: Float32Array): void;
@@ -57,7 +59,7 @@ interface Addon {
 const REQUIRED: (keyof Addon)[] = [
   'info', 'setNumThreads', 'getNumThreads', 'setIsa', 'convAlgorithm', 'gemm', 'gemmAsync',
   'conv2dForward', 'conv2dForwardAsync', 'prepareConv2d', 'preparedConv2dInfo',
-  'conv2dForwardPrepared', 'setConvAlgorithm', 'getConvAlgorithm', 'conv2dBackwardInput', 'conv2dBackwardWeight',
+  'conv2dForwardPrepared', 'conv2dForwardPreparedSplit', 'setConvAlgorithm', 'getConvAlgorithm', 'conv2dBackwardInput', 'conv2dBackwardWeight',
   'conv2dBackwardBias', 'maxPool2dForward', 'maxPool2dBackward', 'avgPool2dForward',
   'avgPool2dBackward', 'adaptiveAvgPool2dForward', 'adaptiveAvgPool2dBackward',
 ];
@@ -178,6 +180,18 @@ export function loadNativeBackend(): NativeBackend {
         throw new TypeError(`conv2dForwardPrepared: prepared must come from the native backend's prepareConv2d, got ${describe(prepared)}`);
       }
       a.conv2dForwardPrepared(cg(g), x, prepared.handle, residual, relu, y, yImageStride);
+    },
+    conv2dForwardPreparedSplit(g, x, prepared, relu, outputs) {
+      const fn = 'conv2dForwardPreparedSplit';
+      if (!(prepared instanceof NativePreparedConv2d)) {
+        throw new TypeError(`${fn}: prepared must come from the native backend's prepareConv2d, got ${describe(prepared)}`);
+      }
+      // (The addon checks every part again; this gives the same messages as the JS backend.)
+      const c = convGeometry(fn, g);
+      const parts = convOutputParts(fn, outputs, c.N, c.K, c.OH * c.OW, x);
+      const flat: Array<Float32Array | number> = [];
+      for (const p of parts) flat.push(p.data, p.channels, p.imageStride);
+      a.conv2dForwardPreparedSplit(cg(g), x, prepared.handle, relu, ...flat);
     },
     conv2dBackwardInput: (g, gy, w, gx) => a.conv2dBackwardInput(cg(g), gy, w, gx),
     conv2dBackwardWeight: (g, x, gy, gw) => a.conv2dBackwardWeight(cg(g), x, gy, gw),

@@ -4,7 +4,8 @@
 // argument or geometry field (`conv2dForward: g.padTop must be a non-negative integer, got -1`).
 // The checked geometry comes back as a fresh record of plain integers, so a getter or a
 // caller mutating the record cannot change a size between the check and the loops.
-import type { AdaptivePoolGeometry, AvgPoolGeometry, ConvGeometry, PoolGeometry } from './backend';
+import { MAX_CONV_OUTPUT_PARTS } from './backend';
+import type { AdaptivePoolGeometry, AvgPoolGeometry, ConvGeometry, ConvOutputPart, PoolGeometry } from './backend';
 
 /** The largest size or geometry value accepted (int32, like the native side). */
 export const MAX_DIM = 2147483647;
@@ -198,4 +199,38 @@ export function disjoint(fn: string, out: ArrayBufferView | null, outName: strin
   const a0 = out.byteOffset, a1 = a0 + out.byteLength;
   const b0 = inp.byteOffset, b1 = b0 + inp.byteLength;
   if (a0 < b1 && b0 < a1) throw new RangeError(`${fn}: ${outName} must not share memory with ${inName}`);
+}
+
+/**
+ * The outputs of conv2dForwardPreparedSplit for N images of K channels of OHW floats:
+ * 1 to MAX_CONV_OUTPUT_PARTS records { data, channels, imageStride } that hold their images,
+ * add up to K channels and share no memory with x or each other.
+ */
+export function convOutputParts(fn: string, outputs: unknown, N: number, K: number, OHW: number,
+                                x: Float32Array): ConvOutputPart[] {
+  if (!Array.isArray(outputs)) typeError(fn, `outputs must be an Array, got ${describe(outputs)}`);
+  if (outputs.length < 1 || outputs.length > MAX_CONV_OUTPUT_PARTS) {
+    rangeError(fn, `outputs must hold 1 to ${MAX_CONV_OUTPUT_PARTS} parts, got ${outputs.length}`);
+  }
+  const parts: ConvOutputPart[] = [];
+  let channels = 0;
+  outputs.forEach((o: unknown, i) => {
+    const name = `outputs[${i}]`;
+    if (typeof o !== 'object' || o === null) typeError(fn, `${name} must be { data, channels, imageStride }, got ${describe(o)}`);
+    const r = o as Record<string, unknown>;
+    const data = f32(fn, `${name}.data`, r.data);
+    const k = intArg(fn, `${name}.channels`, r.channels, 1);
+    const stride = intArg(fn, `${name}.imageStride`, r.imageStride);
+    const image = k * OHW;
+    if (stride < image) rangeError(fn, `${name}.imageStride must be at least channels*OH*OW = ${image}, got ${stride}`);
+    const need = N > 0 ? (N - 1) * stride + image : 0;
+    if (!Number.isSafeInteger(need)) rangeError(fn, `${name}.imageStride is too large`);
+    if (data.length < need) rangeError(fn, `${name}.data has ${data.length} elements, fewer than the ${need} that N images ${stride} apart need`);
+    disjoint(fn, data, name, x, 'x');
+    parts.forEach((q, j) => disjoint(fn, data, name, q.data, `outputs[${j}]`));
+    parts.push({ data, channels: k, imageStride: stride });
+    channels += k;
+  });
+  if (channels !== K) rangeError(fn, `the outputs' channels add up to ${channels}, not K = ${K}`);
+  return parts;
 }

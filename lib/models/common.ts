@@ -7,6 +7,7 @@ import { Generator, defaultGenerator } from '../random';
 import type { Module, StateDictSource } from '../nn/module';
 import { BatchNorm2d } from '../nn/normalization';
 import { Conv2d } from '../nn/conv';
+import { ConvSiblings } from '../nn/sibling_conv';
 import { Sequential } from '../nn/container';
 import { ReLU } from '../nn/activation';
 import { MaxPool2d } from '../nn/pooling';
@@ -178,6 +179,14 @@ function fusable(x: Tensor, conv: Module, bn: Module | null, residual: Tensor | 
   const b = bn as BatchNorm2d;
   return bn.constructor === BatchNorm2d && !hooked(bn) && !b.training && b.runningMean !== null &&
     b.runningVar !== null && !needsGrad(x, c.weight, c.bias, b.weight, b.bias, residual);
+}
+
+/**
+ * Whether conv -> bn pairs that read x may run as one ConvSiblings call: each fusable on its
+ * own, and the convolutions alike in everything but their output channels.
+ */
+export function siblingsFusable(x: Tensor, pairs: Array<[Module, Module]>): boolean {
+  return pairs.every(([conv, bn]) => fusable(x, conv, bn, null)) && ConvSiblings.compatible(pairs.map(([conv]) => conv));
 }
 
 /**

@@ -19,6 +19,7 @@ import * as F from '../functional';
 import { Module } from '../nn/module';
 import { Sequential } from '../nn/container';
 import { Conv2d } from '../nn/conv';
+import { ConvSiblings } from '../nn/sibling_conv';
 import { Linear } from '../nn/linear';
 import { BatchNorm2d } from '../nn/normalization';
 import { MaxPool2d, AdaptiveAvgPool2d } from '../nn/pooling';
@@ -27,7 +28,7 @@ import { Generator } from '../random';
 import type { ModelOutput } from '../train/fit';
 import {
   COMMON_OPTIONS, ModelOptions, checkBooleanOption, checkImageInput, checkModelOptions, checkNumClasses, checkProbability,
-  canRecycle, convBnAct, convBnActInto, initOrLoad, layerPooled, modelGenerator, reluFresh, truncNormal_,
+  canRecycle, convBnAct, convBnActInto, initOrLoad, layerPooled, modelGenerator, reluFresh, siblingsFusable, truncNormal_,
 } from './common';
 import { ActivationPool } from './activation_pool';
 
@@ -56,6 +57,8 @@ export class Inception extends Module {
   branch3: Sequential;
   branch4: Sequential;
   readonly outChannels: number;
+  /** branch1 and the two 1x1 reductions prepared as one convolution (inference). */
+  private readonly reductions = new ConvSiblings();
 
   constructor(inChannels: number, ch1x1: number, ch3x3red: number, ch3x3: number, ch5x5red: number, ch5x5: number,
               poolProj: number, options: { largeBranchKernel?: 3 | 5; generator?: Generator } = {}) {
@@ -93,10 +96,27 @@ export class Inception extends Module {
     const perImage = planes.reduce((a, b) => a + b, 0);
     const joined = pool.take(N * perImage);
     const into = (i: number) => ({ data: joined.subarray(planes.slice(0, i).reduce((a, b) => a + b, 0)), imageStride: perImage });
-    convBnActInto(x, this.branch1.conv, this.branch1.bn, true, into(0));
+    // branch1 and the 1x1 reductions of branches 2 and 3 read the same input: one call for
+    // the three (the input read once, the small reductions no longer a product of their own).
+    const b1 = this.branch1, b2a = this.branch2.get(0) as Module, b3a = this.branch3.get(0) as Module;
+    const reduced = new Map<Module, Tensor>();
+    if (b2a instanceof BasicConv2d && b3a instanceof BasicConv2d &&
+        siblingsFusable(x, [[b1.conv, b1.bn], [b2a.conv, b2a.bn], [b3a.conv, b3a.bn]])) {
+      const [k2, k3] = [b2a.conv.outChannels, b3a.conv.outChannels];
+      const m2 = new Tensor(pool.take(N * k2 * H * W), [N, k2, H, W]), m3 = new Tensor(pool.take(N * k3 * H * W), [N, k3, H, W]);
+      this.reductions.forward(x, [
+        { conv: b1.conv, bn: b1.bn, into: into(0) },
+        { conv: b2a.conv, bn: b2a.bn, into: { data: m2.data, imageStride: k2 * H * W } },
+        { conv: b3a.conv, bn: b3a.bn, into: { data: m3.data, imageStride: k3 * H * W } },
+      ], { relu: true });
+      reduced.set(b2a, m2).set(b3a, m3);
+    } else {
+      convBnActInto(x, b1.conv, b1.bn, true, into(0));
+    }
     [this.branch2, this.branch3, this.branch4].forEach((seq, j) => {
       const a = seq.get(0) as Module, b = seq.get(1) as BasicConv2d;
-      const mid = a instanceof BasicConv2d ? convBnAct(x, a.conv, a.bn, true, pool) : layerPooled(a, x, pool);
+      const mid = reduced.get(a) ??
+        (a instanceof BasicConv2d ? convBnAct(x, a.conv, a.bn, true, pool) : layerPooled(a, x, pool));
       convBnActInto(mid, b.conv, b.bn, true, into(j + 1));
       pool.retire(mid, x, x);  // (mid goes back unless it is x itself or a view of it)
     });

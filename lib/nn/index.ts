@@ -9,6 +9,8 @@ export { Sequential, ModuleList } from './container';
 export type { SequentialEntries } from './container';
 export { Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d } from './conv';
 export type { ConvOptions, Conv1dOptions, Conv2dOptions, ConvTransposeOptions, ConvPaddingMode, ConvMode } from './conv';
+export { ConvSiblings } from './sibling_conv';
+export type { SiblingConv } from './sibling_conv';
 export { Linear, Identity, Flatten } from './linear';
 export type { LinearOptions } from './linear';
 export { MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool2d } from './pooling';

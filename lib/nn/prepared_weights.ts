@@ -15,6 +15,13 @@ export interface FoldedBatchNorm {
   eps: number;
 }
 
+/** One convolution of a prepared sibling group: its weight and bias, then its BatchNorm. */
+export interface PreparedPart {
+  weight: Tensor;
+  bias: Tensor | null;
+  bn: FoldedBatchNorm | null;
+}
+
 export class PreparedWeights {
   private prepared: PreparedConv2d | null = null;
   private backend: Backend | null = null;
@@ -52,6 +59,51 @@ export class PreparedWeights {
     this.sources = sources;
     this.last = { ...g };
     this.lastEps = bn ? bn.eps : -1;
+    return this.prepared;
+  }
+
+  /**
+   * The prepared form of sibling convolutions (one input, the same filter size, groups 1)
+   * as one: their filters one after another (g.K = their output channels in all), each
+   * then its BatchNorm, for conv2dForwardPreparedSplit.
+   */
+  getSiblings(be: Backend, g: ConvGeometry, parts: PreparedPart[]): PreparedConv2d {
+    const eps = parts.map((p) => (p.bn ? p.bn.eps : -1)).join(',');
+    const key = `${filterKey(g, null)},${eps},${be.convAlgorithm(g)}`;
+    const sources: Array<Tensor | null> = [];
+    for (const p of parts) {
+      sources.push(p.weight, p.bias);
+      if (p.bn) sources.push(p.bn.weight, p.bn.bias, p.bn.runningMean, p.bn.runningVar);
+    }
+    if (this.prepared && this.backend === be && this.epoch === currentDataEpoch() && this.key === key &&
+        sources.length === this.sources.length && sources.every((t, i) => t === this.sources[i])) {
+      return this.prepared;
+    }
+    this.prepared = null;
+    const K = parts.reduce((k, p) => k + p.weight.shape[0], 0);
+    const w = new Float32Array(parts.reduce((n, p) => n + p.weight.size, 0));
+    const scale = new Float32Array(K), shift = new Float32Array(K);
+    let k0 = 0, at = 0;
+    for (const p of parts) {
+      const k = p.weight.shape[0];
+      w.set(p.weight.data, at);
+      at += p.weight.size;
+      if (p.bn) {
+        const f = foldBatchNorm(k, p.bias, p.bn);
+        scale.set(f.scale, k0);
+        shift.set(f.shift, k0);
+      } else {
+        scale.fill(1, k0, k0 + k);
+        if (p.bias) shift.set(p.bias.data, k0);
+      }
+      k0 += k;
+    }
+    this.prepared = be.prepareConv2d(g, w, scale, shift);
+    this.backend = be;
+    this.epoch = currentDataEpoch();
+    this.key = key;
+    this.sources = sources;
+    this.last = null;  // (get()'s per-call path does not apply to this form)
     return this.prepared;
   }
 

@@ -2,8 +2,8 @@
 // workers. Each entry point validates its arguments (validate.ts, the same checks and error
 // classes as native/addon.cc) before touching memory, then runs the kernel family's file.
 import type {
-  AdaptivePoolGeometry, AvgPoolGeometry, Backend, BackendInfo, ConvGeometry, PoolGeometry,
-  PreparedConv2d,
+  AdaptivePoolGeometry, AvgPoolGeometry, Backend, BackendInfo, ConvGeometry, ConvOutputPart,
+  PoolGeometry, PreparedConv2d,
 } from '../backend';
 import * as v from '../validate';
 import { sgemm } from './gemm';
@@ -21,6 +21,20 @@ class JsPreparedConv2d implements PreparedConv2d {
                                  strideH: number; strideW: number; dilationH: number; dilationW: number },
               readonly w: Float32Array, readonly bias: Float32Array | null) {
     this.bytes = 4 * (w.length + (bias ? bias.length : 0));
+  }
+}
+
+function notJsPrepared(fn: string, prepared: unknown): TypeError {
+  return new TypeError(`${fn}: prepared must come from the JS backend's prepareConv2d, got ${v.describe(prepared)}`);
+}
+
+/** The prepared weights must have been made for g's filter, groups, strides and dilations. */
+function checkFilter(fn: string, prepared: JsPreparedConv2d, c: ConvGeometry): void {
+  const f = prepared.filter;
+  if (f.K !== c.K || f.C !== c.C || f.R !== c.R || f.S !== c.S || f.groups !== c.groups ||
+      f.strideH !== c.strideH || f.strideW !== c.strideW || f.dilationH !== c.dilationH ||
+      f.dilationW !== c.dilationW) {
+    throw new RangeError(`${fn}: prepared weights were made for another filter, groups, stride or dilation than g`);
   }
 }
 
@@ -117,18 +131,11 @@ export function createJsBackend(): Backend {
       const fn = 'conv2dForwardPrepared';
       const c = v.convGeometry(fn, g);
       v.f32(fn, 'x', x);
-      if (!(prepared instanceof JsPreparedConv2d)) {
-        throw new TypeError(`${fn}: prepared must come from the JS backend's prepareConv2d, got ${v.describe(prepared)}`);
-      }
+      if (!(prepared instanceof JsPreparedConv2d)) throw notJsPrepared(fn, prepared);
       const r = v.f32(fn, 'residual', residual, true);
       v.boolArg(fn, 'relu', relu);
       v.f32(fn, 'y', y);
-      const f = prepared.filter;
-      if (f.K !== c.K || f.C !== c.C || f.R !== c.R || f.S !== c.S || f.groups !== c.groups ||
-          f.strideH !== c.strideH || f.strideW !== c.strideW || f.dilationH !== c.dilationH ||
-          f.dilationW !== c.dilationW) {
-        throw new RangeError(`${fn}: prepared weights were made for another filter, groups, stride or dilation than g`);
-      }
+      checkFilter(fn, prepared, c);
       v.expectLength(fn, 'x', x.length, [c.N, c.C, c.H, c.W]);
       if (r) v.expectLength(fn, 'residual', r.length, [c.N, c.K, c.OH, c.OW]);
       const image = c.K * c.OH * c.OW;
@@ -157,6 +164,31 @@ export function createJsBackend(): Backend {
       const shortcut = inPlace ? Float32Array.from(r) : r;
       conv.conv2dForward(c, x, prepared.w, prepared.bias, y);
       conv.applyResidualRelu(shortcut, relu, y);
+    },
+
+    conv2dForwardPreparedSplit(g: ConvGeometry, x: Float32Array, prepared: PreparedConv2d, relu: boolean,
+                               outputs: ConvOutputPart[]): void {
+      const fn = 'conv2dForwardPreparedSplit';
+      const c = v.convGeometry(fn, g);
+      v.f32(fn, 'x', x);
+      if (!(prepared instanceof JsPreparedConv2d)) throw notJsPrepared(fn, prepared);
+      v.boolArg(fn, 'relu', relu);
+      checkFilter(fn, prepared, c);
+      v.expectLength(fn, 'x', x.length, [c.N, c.C, c.H, c.W]);
+      const plane = c.OH * c.OW, image = c.K * plane;
+      const parts = v.convOutputParts(fn, outputs, c.N, c.K, plane, x);
+      // Computed aside, then each output's channels copied to its images.
+      const out = new Float32Array(c.N * image);
+      conv.conv2dForward(c, x, prepared.w, prepared.bias, out);
+      conv.applyResidualRelu(null, relu, out);
+      for (let n = 0; n < c.N; n++) {
+        let k0 = 0;
+        for (const p of parts) {
+          const from = n * image + k0 * plane;
+          p.data.set(out.subarray(from, from + p.channels * plane), n * p.imageStride);
+          k0 += p.channels;
+        }
+      }
     },
 
     conv2dBackwardInput(g: ConvGeometry, gy: Float32Array, w: Float32Array, gx: Float32Array): void {

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <new>
 #include <stdexcept>
+#include <vector>
 
 #include "receptive/gemm.h"
 #include "receptive/runtime.h"
@@ -563,8 +564,23 @@ void run(const KernelSet& ks, const Problem& p, const PrepackedA* pre, int64_t M
     run_dot_rows(ks, p, M, N);
     return;
   }
-  if (p.rows == nullptr && pre != nullptr && N <= kPackedGemvMaxCols) {
-    run_packed_gemv(ks, p, *pre, M, N);
+  if (pre != nullptr && N <= kPackedGemvMaxCols) {
+    if (p.rows == nullptr) {
+      run_packed_gemv(ks, p, *pre, M, N);
+      return;
+    }
+    // C in row blocks: the same products (the same sums, bit for bit) into a contiguous
+    // M x N aside, then each row to its block.
+    thread_local std::vector<float> aside;
+    aside.resize(static_cast<size_t>(M * N));
+    Problem q = p;
+    q.C = aside.data();
+    q.ldc = N;
+    q.rows = nullptr;
+    if (p.beta != 0.f)
+      for (int64_t i = 0; i < M; i++) std::copy(p.c_at(i, 0), p.c_at(i, 0) + N, q.C + i * N);
+    run_packed_gemv(ks, q, *pre, M, N);
+    for (int64_t i = 0; i < M; i++) std::copy(q.C + i * N, q.C + (i + 1) * N, p.c_at(i, 0));
     return;
   }
   const int threads = threads_for(M, N, K);

@@ -389,7 +389,26 @@ describe('models: the inference path', function () {
       const copy = Float32Array.from(x.data);
       m.predict(x);
       assert.deepStrictEqual(Array.from(x.data), Array.from(copy));
+      // steady state: the pool neither grows nor shrinks from pass to pass
+      const bytes = m.activations.freeBytes;
+      for (let i = 0; i < 3; i++) m.predict(x);
+      assert.strictEqual(m.activations.freeBytes, bytes, `${name}: the pool holds as much after three more passes`);
     }
+  });
+
+  it('an ActivationPool takes back only the buffers it handed out', function () {
+    const { ActivationPool } = require('../dist/models/activation_pool');
+    const pool = new ActivationPool();
+    pool.give(new Float32Array(100));  // a layer's own array: not kept
+    assert.strictEqual(pool.freeBytes, 0);
+    const a = pool.take(100), b = pool.take(60);
+    assert.strictEqual(a.length, 100);
+    pool.give(a);
+    pool.give(a);  // twice: held once
+    assert.strictEqual(pool.freeBytes, 400);
+    assert.strictEqual(pool.take(80).buffer, a.buffer, 'served from the free buffer within 2x');
+    pool.give(b.subarray(10));  // a view of a pooled buffer returns the whole buffer
+    assert.strictEqual(pool.freeBytes, 240);
   });
 
   it('ResNet inference runs its leading stages in slices of images when their activations pass inferenceSliceBytes, with the same logits', function () {

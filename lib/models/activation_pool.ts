@@ -9,6 +9,7 @@ import type { Tensor } from '../tensor';
 /** A buffer serves a request of n floats only up to this many times n (bounded waste). */
 const MAX_OVERSIZE = 2;
 
+
 export class ActivationPool {
   private free: Float32Array[] = [];
   /** The whole array behind each view handed out, so give() can return it. */
@@ -26,9 +27,13 @@ export class ActivationPool {
     return whole.length === n ? whole : whole.subarray(0, n);
   }
 
-  /** Returns a buffer nothing reads any more (from take(), or an internal fresh array). */
+  /**
+   * Returns a buffer from take() that nothing reads any more. Anything else (a layer's own
+   * fresh array) is left to the garbage collector: such a layer makes a new one every pass,
+   * and keeping them grew the pool pass after pass.
+   */
   give(a: Float32Array): void {
-    const whole = this.owners.get(a.buffer as ArrayBuffer) ?? (a.byteOffset === 0 && a.length * 4 === a.buffer.byteLength ? a : null);
+    const whole = this.owners.get(a.buffer as ArrayBuffer);
     if (whole && !this.free.includes(whole)) this.free.push(whole);
   }
 

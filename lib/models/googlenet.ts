@@ -271,10 +271,8 @@ export class GoogLeNet extends Module {
     layer(this.maxpool4);
     for (const b of [this.inception5a, this.inception5b]) step(b.forwardPooled(x, pool));
     layer(this.avgpool);
-    const flat = F.flatten(x, 1);
-    const logits = this.fc.forward(this.dropout.forward(flat));
-    pool.retire(x, logits, input);
-    return logits;
+    // (the pooled features are a fresh array of a size no layer asks the pool for: not given back)
+    return this.fc.forward(this.dropout.forward(F.flatten(x, 1)));
   }
 
   private transformed(x: Tensor): Tensor {

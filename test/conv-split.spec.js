@@ -12,19 +12,12 @@ const path = require('path');
 const R = require('../dist');
 const select = require('../dist/backend/select');
 const { describeEachBackend } = require('./helpers/backends');
+const { convGeometry, outH, outW } = require('./helpers/conv_geometry');
 const { detFill } = require('./helpers/detfill');
 
 const { nn } = R;
 
-function geometry(o) {
-  return {
-    N: 2, C: 8, H: 9, W: 9, K: 55, R: 3, S: 3, strideH: 1, strideW: 1,
-    padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, dilationH: 1, dilationW: 1, groups: 1, ...o,
-  };
-}
-
-const outH = (g) => Math.floor((g.H + g.padTop + g.padBottom - g.dilationH * (g.R - 1) - 1) / g.strideH) + 1;
-const outW = (g) => Math.floor((g.W + g.padLeft + g.padRight - g.dilationW * (g.S - 1) - 1) / g.strideW) + 1;
+const geometry = (o) => convGeometry({ N: 2, C: 8, H: 9, W: 9, K: 55 }, o);
 const P0 = { R: 1, S: 1, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0 };
 
 // Each geometry names the native path it is there for (under the 'auto' policy on AVX2 and

@@ -6,19 +6,12 @@
 const assert = require('assert');
 const R = require('../dist');
 const { describeEachBackend } = require('./helpers/backends');
+const { convGeometry, outH, outW } = require('./helpers/conv_geometry');
 const { detFill: detFillScaled } = require('./helpers/detfill');
 
 const detFill = (n, seed) => detFillScaled(n, seed, 1);
 
-function geometry(o) {
-  return {
-    N: 2, C: 4, H: 9, W: 11, K: 5, R: 3, S: 3, strideH: 1, strideW: 1,
-    padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, dilationH: 1, dilationW: 1, groups: 1, ...o,
-  };
-}
-
-const outH = (g) => Math.floor((g.H + g.padTop + g.padBottom - g.dilationH * (g.R - 1) - 1) / g.strideH) + 1;
-const outW = (g) => Math.floor((g.W + g.padLeft + g.padRight - g.dilationW * (g.S - 1) - 1) / g.strideW) + 1;
+const geometry = (o) => convGeometry({}, o);
 
 const GEOMETRIES = [
   ['3x3 s1 p1', {}],

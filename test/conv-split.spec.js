@@ -423,11 +423,12 @@ const tensorOf = (shape, seed) => new R.Tensor(detFill(shape.reduce((a, b) => a 
 /**
  * ConvSiblings.forward of `layers` on x, each into its own sentinel-filled buffer with a
  * wider image stride, against each conv.fusedForward(x, {bn, relu}): bit for bit where the
- * group was prepared for the algorithm each layer's own form uses, else within 1e-5 of the
- * output's scale (the native backend picks Winograd for 3x3 layers above some output
- * channel count, so the group and a small layer may differ: Winograd against GEMM differs
- * by about 1e-6 of max|y| at 16 input channels, see conv-winograd.spec.js). Returns 'exact'
- * or 'close'.
+ * group and every layer run the same algorithm, other than Winograd, else within 1e-5 of
+ * the output's scale. Winograd's transforms and GEMMs are blocked by output channels, so
+ * a group of 27 channels and a layer of 17 round differently (seen with RECEPTIVE_CONV_ALGO=
+ * winograd); and the native backend picks Winograd for 3x3 layers above some output channel
+ * count (Winograd against GEMM differs by about 1e-6 of max|y| at 16 input channels, see
+ * conv-winograd.spec.js). Returns 'exact' or 'close'.
  */
 function siblingsAgree(sib, layers, x, relu, label) {
   const [N] = x.shape;
@@ -440,7 +441,7 @@ function siblingsAgree(sib, layers, x, relu, label) {
   })), { relu }));
   // (the group's prepared form is private; read here only to choose the comparison)
   const groupAlgorithm = sib.prepared.describe().algorithm;
-  const exact = layers.every(({ conv }) => conv.preparedInfo().algorithm === groupAlgorithm);
+  const exact = groupAlgorithm !== 'winograd' && layers.every(({ conv }) => conv.preparedInfo().algorithm === groupAlgorithm);
   dests.forEach((d, i) => {
     const K = layers[i].conv.outChannels;
     checkOutputs([d], want[i].data, N, K, OHW, `${label}: sibling ${i}`, exact ? true : 1e-5);

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "receptive/activation.h"
 #include "receptive/conv.h"
 #include "receptive/gemm.h"
 #include "receptive/pool.h"
@@ -606,6 +607,41 @@ Napi::Value Conv2dForwardPreparedSplit(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// ---------------------------------------------------------------------------------
+// element-wise
+
+// Same elements (in place) or no shared memory at all.
+template <typename T>
+void expect_same_or_disjoint(const Call& c, const View<T>& out, const char* out_name,
+                             const View<T>& in, const char* in_name) {
+  if (out.data == in.data && out.length == in.length) return;
+  expect_disjoint(c, out, out_name, in, in_name);
+}
+
+Napi::Value ReluForward(const Napi::CallbackInfo& info) {
+  Call c(info, "reluForward");
+  auto x = f32(c, 0, "x");
+  auto y = f32(c, 1, "y");
+  expect_length(c, "y", y.length, {static_cast<int64_t>(x.length)});
+  expect_same_or_disjoint(c, y, "y", x, "x");
+  receptive::relu_forward(x.data, y.data, static_cast<int64_t>(x.length));
+  return info.Env().Undefined();
+}
+
+Napi::Value ReluBackward(const Napi::CallbackInfo& info) {
+  Call c(info, "reluBackward");
+  auto y = f32(c, 0, "y");
+  auto gy = f32(c, 1, "gy");
+  auto gx = f32(c, 2, "gx");
+  const int64_t n = static_cast<int64_t>(y.length);
+  expect_length(c, "gy", gy.length, {n});
+  expect_length(c, "gx", gx.length, {n});
+  expect_same_or_disjoint(c, gx, "gx", gy, "gy");
+  expect_disjoint(c, gx, "gx", y, "y");
+  receptive::relu_backward(y.data, gy.data, gx.data, n);
+  return info.Env().Undefined();
+}
+
 Napi::Value SetConvAlgorithm(const Napi::CallbackInfo& info) {
   Call c(info, "setConvAlgorithm");
   Napi::Value v = info[0];
@@ -875,6 +911,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("preparedConv2dInfo", PreparedConv2dInfo);
   fn("conv2dForwardPrepared", Conv2dForwardPrepared);
   fn("conv2dForwardPreparedSplit", Conv2dForwardPreparedSplit);
+  fn("reluForward", ReluForward);
+  fn("reluBackward", ReluBackward);
   fn("setConvAlgorithm", SetConvAlgorithm);
   fn("getConvAlgorithm", GetConvAlgorithm);
   fn("maxPool2dForward", MaxPool2dForward);

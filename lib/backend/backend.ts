@@ -136,6 +136,10 @@ export interface Backend {
    */
   conv2dForwardPreparedSplit(g: ConvGeometry, x: Float32Array, prepared: PreparedConv2d,
                              relu: boolean, outputs: ConvOutputPart[]): void;
+  /** y[i] = max(x[i], 0) with NaN kept (PyTorch's relu; -0 gives +0); y may be x itself. */
+  reluForward(x: Float32Array, y: Float32Array): void;
+  /** gx[i] = y[i] > 0 ? gy[i] : 0 from relu's output y; gx may be gy itself. */
+  reluBackward(y: Float32Array, gy: Float32Array, gx: Float32Array): void;
   /** gx[N, C, H, W] = d(loss)/dx given gy[N, K, OH, OW]. Overwrites gx. */
   conv2dBackwardInput(g: ConvGeometry, gy: Float32Array, w: Float32Array, gx: Float32Array): void;
   /** gw[K, C/g, R, S] = d(loss)/dw given x and gy. Overwrites gw. */

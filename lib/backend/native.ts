@@ -40,6 +40,8 @@ interface Addon {
                         yImageStride?: number): void;
   conv2dForwardPreparedSplit(g: ConvGeometry, x: Float32Array, h: PreparedHandle, relu: boolean,
                              ...outputs: Array<Float32Array | number>): void;
+  reluForward(x: Float32Array, y: Float32Array): void;
+  reluBackward(y: Float32Array, gy: Float32Array, gx: Float32Array): void;
   setConvAlgorithm(name: string): void;
   getConvAlgorithm(): string;
   conv2dBackwardInput(g: ConvGeometry, gy: Float32Array, w: Float32Array, gx: Float32Array): void;
@@ -59,7 +61,7 @@ interface Addon {
 const REQUIRED: (keyof Addon)[] = [
   'info', 'setNumThreads', 'getNumThreads', 'setIsa', 'convAlgorithm', 'gemm', 'gemmAsync',
   'conv2dForward', 'conv2dForwardAsync', 'prepareConv2d', 'preparedConv2dInfo',
-  'conv2dForwardPrepared', 'conv2dForwardPreparedSplit', 'setConvAlgorithm', 'getConvAlgorithm', 'conv2dBackwardInput', 'conv2dBackwardWeight',
+  'conv2dForwardPrepared', 'conv2dForwardPreparedSplit', 'reluForward', 'reluBackward', 'setConvAlgorithm', 'getConvAlgorithm', 'conv2dBackwardInput', 'conv2dBackwardWeight',
   'conv2dBackwardBias', 'maxPool2dForward', 'maxPool2dBackward', 'avgPool2dForward',
   'avgPool2dBackward', 'adaptiveAvgPool2dForward', 'adaptiveAvgPool2dBackward',
 ];
@@ -193,6 +195,8 @@ export function loadNativeBackend(): NativeBackend {
       for (const p of parts) flat.push(p.data, p.channels, p.imageStride);
       a.conv2dForwardPreparedSplit(cg(g), x, prepared.handle, relu, ...flat);
     },
+    reluForward: (x, y) => a.reluForward(x, y),
+    reluBackward: (y, gy, gx) => a.reluBackward(y, gy, gx),
     conv2dBackwardInput: (g, gy, w, gx) => a.conv2dBackwardInput(cg(g), gy, w, gx),
     conv2dBackwardWeight: (g, x, gy, gw) => a.conv2dBackwardWeight(cg(g), x, gy, gw),
     conv2dBackwardBias: (g, gy, gb) => a.conv2dBackwardBias(cg(g), gy, gb),

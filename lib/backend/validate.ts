@@ -234,3 +234,9 @@ export function convOutputParts(fn: string, outputs: unknown, N: number, K: numb
   if (channels !== K) rangeError(fn, `the outputs' channels add up to ${channels}, not K = ${K}`);
   return parts;
 }
+
+/** An output that is either its input itself (the same elements: in place) or shares no memory with it. */
+export function sameOrDisjoint(fn: string, out: Float32Array, outName: string, inp: Float32Array, inName: string): void {
+  if (out.buffer === inp.buffer && out.byteOffset === inp.byteOffset && out.length === inp.length) return;
+  disjoint(fn, out, outName, inp, inName);
+}

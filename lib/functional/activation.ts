@@ -2,18 +2,19 @@
 import { Tensor } from '../tensor';
 import { record, needsGrad } from '../autograd/engine';
 import { checkTensorArg } from './options';
+import { backend } from '../backend/select';
 
 /** max(x, 0); the gradient at exactly 0 is 0 (as in PyTorch). */
 export function relu(input: Tensor): Tensor {
   const x = checkTensorArg('relu', 'input', input);
-  const xd = x.data, n = xd.length;
+  const n = x.data.length;
   const y = new Float32Array(n);
-  for (let i = 0; i < n; i++) { const v = xd[i]; y[i] = v > 0 ? v : (v !== v ? v : 0); }
+  backend().reluForward(x.data, y);
   const out = new Tensor(y, x.shape.slice());
   if (!needsGrad(x)) return out;
   return record(out, 'relu', [x], (gyT) => {
-    const gy = gyT.data, gx = new Float32Array(n);
-    for (let i = 0; i < n; i++) gx[i] = y[i] > 0 ? gy[i] : 0;
+    const gx = new Float32Array(n);
+    backend().reluBackward(y, gyT.data, gx);
     return [new Tensor(gx, x.shape.slice())];
   });
 }

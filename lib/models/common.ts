@@ -3,6 +3,7 @@
 import { Tensor, formatShape } from '../tensor';
 import { isGradEnabled, needsGrad, record } from '../autograd/engine';
 import * as F from '../functional';
+import { backend } from '../backend/select';
 import { Generator, defaultGenerator } from '../random';
 import type { Module, StateDictSource } from '../nn/module';
 import { BatchNorm2d } from '../nn/normalization';
@@ -101,8 +102,7 @@ export function truncNormal_(t: Tensor, std: number, generator: Generator): Tens
  */
 export function reluFresh(t: Tensor, ...keep: Tensor[]): Tensor {
   if (needsGrad(t) || keep.includes(t)) return F.relu(t);
-  const d = t.data;
-  for (let i = 0; i < d.length; i++) { const v = d[i]; if (v < 0) d[i] = 0; }
+  backend().reluForward(t.data, t.data);
   return t;
 }
 
@@ -118,13 +118,14 @@ export function addRelu(a: Tensor, b: Tensor, ...keep: Tensor[]): Tensor {
   const grad = needsGrad(a, b);
   const inPlace = !grad && a !== b && !keep.includes(a);
   const y = inPlace ? ad : new Float32Array(n);
-  for (let i = 0; i < n; i++) { const v = ad[i] + bd[i]; y[i] = v > 0 ? v : 0; }
+  for (let i = 0; i < n; i++) y[i] = ad[i] + bd[i];
+  backend().reluForward(y, y);
   if (inPlace) return a;
   const out = new Tensor(y, a.shape.slice());
   if (!grad) return out;
   return record(out, 'addRelu', [a, b], (gyT) => {
-    const gy = gyT.data, g = new Float32Array(n);
-    for (let i = 0; i < n; i++) g[i] = y[i] > 0 ? gy[i] : 0;
+    const g = new Float32Array(n);
+    backend().reluBackward(y, gyT.data, g);
     const gt = new Tensor(g, a.shape.slice());
     return [a.requiresGrad ? gt : null, b.requiresGrad ? gt : null];
   });
@@ -160,10 +161,10 @@ export function batchNormAct(y: Tensor, bn: Module, relu: boolean, ...keep: Tens
     const scale = invStd * (w ? w[c] : 1), shift = (bb ? bb[c] : 0) - rm[c] * scale;
     for (let n = 0; n < N; n++) {
       const base = (n * C + c) * S, end = base + S;
-      if (relu) for (let i = base; i < end; i++) { const v = d[i] * scale + shift; d[i] = v > 0 ? v : 0; }
-      else for (let i = base; i < end; i++) d[i] = d[i] * scale + shift;
+      for (let i = base; i < end; i++) d[i] = d[i] * scale + shift;
     }
   }
+  if (relu) backend().reluForward(d, d);
   return y;
 }
 

@@ -9,6 +9,7 @@ import * as v from '../validate';
 import { sgemm } from './gemm';
 import * as conv from './conv';
 import * as pool from './pool';
+import * as act from './activation';
 
 export { sgemm } from './gemm';
 
@@ -189,6 +190,27 @@ export function createJsBackend(): Backend {
           k0 += p.channels;
         }
       }
+    },
+
+    reluForward(x: Float32Array, y: Float32Array): void {
+      const fn = 'reluForward';
+      v.f32(fn, 'x', x);
+      v.f32(fn, 'y', y);
+      v.expectLength(fn, 'y', y.length, [x.length]);
+      v.sameOrDisjoint(fn, y, 'y', x, 'x');
+      act.reluInto(x, y);
+    },
+
+    reluBackward(y: Float32Array, gy: Float32Array, gx: Float32Array): void {
+      const fn = 'reluBackward';
+      v.f32(fn, 'y', y);
+      v.f32(fn, 'gy', gy);
+      v.f32(fn, 'gx', gx);
+      v.expectLength(fn, 'gy', gy.length, [y.length]);
+      v.expectLength(fn, 'gx', gx.length, [y.length]);
+      v.sameOrDisjoint(fn, gx, 'gx', gy, 'gy');
+      v.disjoint(fn, gx, 'gx', y, 'y');
+      act.reluBackwardInto(y, gy, gx);
     },
 
     conv2dBackwardInput(g: ConvGeometry, gy: Float32Array, w: Float32Array, gx: Float32Array): void {

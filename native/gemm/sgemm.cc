@@ -22,6 +22,9 @@
 // which avoids barriers. The price is that a big A (or B) gets packed once per thread
 // column (row), small next to the FLOPs for every shape big enough to be split; skinny
 // rectangles read the shared operand in place and pack nothing twice.
+// C may be split into row blocks at separate addresses (GemmEpilogue::rows: sibling
+// convolutions computed as one product); the register tiles address C row by row, and a tile
+// that straddles two blocks runs as two kernel calls.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>

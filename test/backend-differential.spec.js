@@ -76,6 +76,12 @@ const BIG_CONVS = [
   { N: 1, C: 3, H: 15, W: 50, K: 6, R: 7, S: 7, strideH: 1, strideW: 1, padTop: 3, padBottom: 2, padLeft: 3, padRight: -1, dilationH: 1, dilationW: 1, groups: 3 },
   { N: 1, C: 4, H: 10, W: 36, K: 4, R: 3, S: 3, strideH: 1, strideW: 1, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2, dilationH: 2, dilationW: 2, groups: 4 },
   { N: 1, C: 2, H: 9, W: 70, K: 2, R: 3, S: 3, strideH: 3, strideW: 3, padTop: 1, padBottom: 0, padLeft: 1, padRight: 1, dilationH: 1, dilationW: 1, groups: 2 },
+  // depthwise 3x3 s1 p1 (AVX-512 streams rows in strips of up to 64 columns): three strips
+  // with a channel multiplier of 2, exactly one strip, one row, one column
+  { N: 2, C: 3, H: 9, W: 150, K: 6, R: 3, S: 3, strideH: 1, strideW: 1, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, dilationH: 1, dilationW: 1, groups: 3 },
+  { N: 1, C: 6, H: 5, W: 64, K: 6, R: 3, S: 3, strideH: 1, strideW: 1, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, dilationH: 1, dilationW: 1, groups: 6 },
+  { N: 3, C: 5, H: 1, W: 17, K: 5, R: 3, S: 3, strideH: 1, strideW: 1, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, dilationH: 1, dilationW: 1, groups: 5 },
+  { N: 1, C: 4, H: 7, W: 1, K: 4, R: 3, S: 3, strideH: 1, strideW: 1, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, dilationH: 1, dilationW: 1, groups: 4 },
   // backward input of strided convolutions by output phases (the transposed 4x4 s2 and 6x6
   // s3 shapes the default policy sends there; other strides under RECEPTIVE_CONV_BWD_INPUT=forward)
   { N: 1, C: 16, H: 56, W: 58, K: 8, R: 4, S: 4, strideH: 2, strideW: 2, padTop: 1, padBottom: 1, padLeft: 1, padRight: 0, dilationH: 1, dilationW: 1, groups: 1 },

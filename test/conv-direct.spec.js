@@ -37,6 +37,12 @@ const FIXED = [
   conv({ N: 2, C: 6, H: 19, W: 23, K: 18, R: 3, S: 3, groups: 2, dilationH: 2, dilationW: 3,
     padTop: 2, padBottom: -1, padLeft: 3, padRight: 0 }),
   conv({ N: 1, C: 2, H: 1, W: 300, K: 7, R: 1, S: 9, strideW: 2, padLeft: 4, padRight: 4 }),  // 1-D
+  // depthwise 3x3 s1 p1, streamed by rows in strips of up to 64 columns on AVX-512: three
+  // strips with a channel multiplier of 2, exactly one full strip, one row, one column
+  conv({ N: 2, C: 3, H: 9, W: 150, K: 6, R: 3, S: 3, groups: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 }),
+  conv({ N: 1, C: 6, H: 5, W: 64, K: 6, R: 3, S: 3, groups: 6, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 }),
+  conv({ N: 3, C: 5, H: 1, W: 17, K: 5, R: 3, S: 3, groups: 5, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 }),
+  conv({ N: 1, C: 4, H: 7, W: 1, K: 4, R: 3, S: 3, groups: 4, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 }),
   conv({ N: 1, C: 5, H: 9, W: 9, K: 9, R: 9, S: 9 }),                                    // 1x1 output
   conv({ N: 2, C: 3, H: 12, W: 12, K: 17, R: 1, S: 1 }),                                 // 1x1 filter
   conv({ N: 1, C: 8, H: 30, W: 30, K: 24, R: 3, S: 3, groups: 4, strideH: 2, strideW: 2,

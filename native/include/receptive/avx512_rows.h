@@ -35,6 +35,27 @@ inline __m512 load_range(const float* p, int64_t a, int64_t b) {
   return _mm512_permutex2var_ps(lo, even, hi);
 }
 
+// x + i without pointer arithmetic outside the array: for masked loads whose first or
+// last lanes lie outside the data (those lanes are never read).
+inline const float* addr(const float* x, int64_t i) {
+  return reinterpret_cast<const float*>(reinterpret_cast<uintptr_t>(x) +
+                                        static_cast<uintptr_t>(i * static_cast<int64_t>(sizeof(float))));
+}
+
+// Lane j of the result is lane j + Q of the 48 lanes prev:cur:next (|Q| <= 16): the
+// columns Q to the right of cur's, from one valignd of two neighbouring chunks. (The
+// maskz form: GCC 12 warns that the plain one's undefined source may be uninitialised.)
+template <int Q>
+inline __m512 lane_shift(__m512 prev, __m512 cur, __m512 next) {
+  if constexpr (Q == 0) return cur;
+  else if constexpr (Q < 0)
+    return _mm512_castsi512_ps(_mm512_maskz_alignr_epi32(
+        static_cast<__mmask16>(0xFFFF), _mm512_castps_si512(cur), _mm512_castps_si512(prev), 16 + Q));
+  else
+    return _mm512_castsi512_ps(_mm512_maskz_alignr_epi32(
+        static_cast<__mmask16>(0xFFFF), _mm512_castps_si512(next), _mm512_castps_si512(cur), Q));
+}
+
 // For a tap whose valid output columns are [lo, hi), the lanes of the chunk starting at
 // column c0 with n columns that it reaches, as a lane range [*a, *b) (empty: *a >= *b).
 inline void chunk_range(int64_t lo, int64_t hi, int64_t c0, int64_t n, int64_t* a, int64_t* b) {

@@ -406,6 +406,29 @@ function examplesTests(getBackend) {
     assert.deepStrictEqual(Array.from(is), Array.from({ length: 19 }, (_, o) => Math.max(0, 2 * o - 1)));
   });
 
+  it('max pool 3x3 s1 p1 without indices: a NaN deep inside a large batch wins its windows, infinities do not', function () {
+    // AVX-512 streams this window over the whole batch and checks for NaN as it goes; the
+    // NaN sits in a chunk far from the stream's ends, the infinities elsewhere.
+    const b = getBackend();
+    const g = { N: 3, C: 7, H: 14, W: 14, kernelH: 3, kernelW: 3, strideH: 1, strideW: 1, padH: 1,
+      padW: 1, dilationH: 1, dilationW: 1, OH: 14, OW: 14 };
+    const n = g.N * g.C * 196;
+    const x = Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) * 10);
+    const at = 11 * 196 + 5 * 14 + 8;
+    x[at] = NaN;
+    x[4 * 196 + 20] = Infinity;
+    x[15 * 196 + 100] = -Infinity;
+    const y = new Float32Array(n), idx = new Int32Array(n), yn = new Float32Array(n).fill(7);
+    b.maxPool2dForward(g, x, y, idx);
+    b.maxPool2dForward(g, x, yn, null);
+    assert.deepStrictEqual(yn, y);
+    for (let dh = -1; dh <= 1; dh++) {
+      for (let dw = -1; dw <= 1; dw++) assert.ok(Number.isNaN(yn[at + dh * 14 + dw]), `window at ${dh},${dw}`);
+    }
+    assert.strictEqual(yn.filter(Number.isNaN).length, 9);
+    assert.strictEqual(yn[4 * 196 + 20], Infinity);
+  });
+
   it('max pool without indices (null) gives the y of the indexed call, on every path', function () {
     const b = getBackend();
     const out = (n, k, s, p, d, ceil) => {

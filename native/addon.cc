@@ -864,6 +864,26 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// A zero-filled Float32Array of n floats whose first element sits on a 64-byte boundary
+// (a cache line, a zmm vector): a view into a slightly larger ArrayBuffer. Large
+// ArrayBuffers come from mmap with a 16-byte header, so plain arrays start 16 bytes into a
+// line, and every vector load or store of an activation row split across two lines.
+Napi::Value AlignedFloat32Array(const Napi::CallbackInfo& info) {
+  Call c(info, "alignedFloat32Array");
+  Napi::Value v = info[0];
+  if (!v.IsNumber()) c.type_error("n must be a number, got " + describe(v));
+  const double d = v.As<Napi::Number>().DoubleValue();
+  constexpr double kMaxFloats = 4294967295.0;  // what a Float32Array may hold (2^32 - 1 here)
+  if (!std::isfinite(d) || d != std::floor(d) || d < 0 || d > kMaxFloats)
+    c.range_error("n must be a non-negative integer (at most 2^32 - 1), got " + number_text(d));
+  constexpr size_t kAlign = 64;
+  const size_t n = static_cast<size_t>(d);
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(info.Env(), n * sizeof(float) + kAlign);
+  const uintptr_t address = reinterpret_cast<uintptr_t>(buffer.Data());
+  const size_t offset = (kAlign - address % kAlign) % kAlign;  // a multiple of 4: data is 8-aligned
+  return Napi::Float32Array::New(info.Env(), n, buffer, offset);
+}
+
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   Call c(info, "setNumThreads");
   Napi::Value v = info[0];
@@ -922,6 +942,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("adaptiveAvgPool2dForward", AdaptiveAvgPool2dForward);
   fn("adaptiveAvgPool2dBackward", AdaptiveAvgPool2dBackward);
   fn("info", Info);
+  fn("alignedFloat32Array", AlignedFloat32Array);
   fn("setNumThreads", SetNumThreads);
   fn("getNumThreads", GetNumThreads);
   fn("setIsa", SetIsa);

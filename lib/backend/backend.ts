@@ -136,6 +136,11 @@ export interface Backend {
    */
   conv2dForwardPreparedSplit(g: ConvGeometry, x: Float32Array, prepared: PreparedConv2d,
                              relu: boolean, outputs: ConvOutputPart[]): void;
+  /**
+   * A zero-filled Float32Array of n floats for activations, laid out the way this backend's
+   * kernels read fastest (native: starting on a 64-byte cache line; JS: a plain array).
+   */
+  allocate(n: number): Float32Array;
   /** y[i] = max(x[i], 0) with NaN kept (PyTorch's relu; -0 gives +0); y may be x itself. */
   reluForward(x: Float32Array, y: Float32Array): void;
   /** gx[i] = y[i] > 0 ? gy[i] : 0 from relu's output y; gx may be gy itself. */

@@ -10,7 +10,7 @@ import type {
   AdaptivePoolGeometry, AvgPoolGeometry, Backend, BackendInfo, ConvGeometry, PoolGeometry,
   PreparedConv2d,
 } from './backend';
-import { convGeometry, convOutputParts, describe } from './validate';
+import { convGeometry, convOutputParts, describe, intArg } from './validate';
 import { geometryPackers } from './geometry_pack';
 import { markDataChanged } from '../tensor';
 
@@ -40,6 +40,7 @@ interface Addon {
                         yImageStride?: number): void;
   conv2dForwardPreparedSplit(g: ConvGeometry, x: Float32Array, h: PreparedHandle, relu: boolean,
                              ...outputs: Array<Float32Array | number>): void;
+  alignedFloat32Array(n: number): Float32Array;
   reluForward(x: Float32Array, y: Float32Array): void;
   reluBackward(y: Float32Array, gy: Float32Array, gx: Float32Array): void;
   setConvAlgorithm(name: string): void;
@@ -61,7 +62,7 @@ interface Addon {
 const REQUIRED: (keyof Addon)[] = [
   'info', 'setNumThreads', 'getNumThreads', 'setIsa', 'convAlgorithm', 'gemm', 'gemmAsync',
   'conv2dForward', 'conv2dForwardAsync', 'prepareConv2d', 'preparedConv2dInfo',
-  'conv2dForwardPrepared', 'conv2dForwardPreparedSplit', 'reluForward', 'reluBackward', 'setConvAlgorithm', 'getConvAlgorithm', 'conv2dBackwardInput', 'conv2dBackwardWeight',
+  'conv2dForwardPrepared', 'conv2dForwardPreparedSplit', 'alignedFloat32Array', 'reluForward', 'reluBackward', 'setConvAlgorithm', 'getConvAlgorithm', 'conv2dBackwardInput', 'conv2dBackwardWeight',
   'conv2dBackwardBias', 'maxPool2dForward', 'maxPool2dBackward', 'avgPool2dForward',
   'avgPool2dBackward', 'adaptiveAvgPool2dForward', 'adaptiveAvgPool2dBackward',
 ];
@@ -195,6 +196,7 @@ export function loadNativeBackend(): NativeBackend {
       for (const p of parts) flat.push(p.data, p.channels, p.imageStride);
       a.conv2dForwardPreparedSplit(cg(g), x, prepared.handle, relu, ...flat);
     },
+    allocate: (n) => a.alignedFloat32Array(intArg('allocate', 'n', n)),
     reluForward: (x, y) => a.reluForward(x, y),
     reluBackward: (y, gy, gx) => a.reluBackward(y, gy, gx),
     conv2dBackwardInput: (g, gy, w, gx) => a.conv2dBackwardInput(cg(g), gy, w, gx),

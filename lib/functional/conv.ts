@@ -222,7 +222,7 @@ export function convolution(op: string, input: Tensor, weight: Tensor, bias: Ten
       params.inference.planned?.(g, outShape);
       return inferenceForward(op, g, x, w, b, params.inference, outShape);
     }
-    const y = new Float32Array(N * outChannels * oh * ow);
+    const y = be.allocate(N * outChannels * oh * ow);
     be.conv2dForward(g, xData, wData, b ? b.data : null, y);
     const out = new Tensor(y, outShape);
     if (!needsGrad(x, w, b)) return out;
@@ -231,7 +231,7 @@ export function convolution(op: string, input: Tensor, weight: Tensor, bias: Ten
       const gy = gyT.data;
       let gx: Tensor | null = null, gw: Tensor | null = null, gb: Tensor | null = null;
       if (x.requiresGrad) {
-        const d = new Float32Array(x.size);
+        const d = kb.allocate(x.size);
         kb.conv2dBackwardInput(g, gy, wData, d);
         gx = new Tensor(d, x.shape.slice());
       }
@@ -258,7 +258,7 @@ export function convolution(op: string, input: Tensor, weight: Tensor, bias: Ten
     dilationH: dh, dilationW: dw, groups,
   };
   const plane = oh * ow;
-  const y = new Float32Array(N * Cout * plane);
+  const y = be.allocate(N * Cout * plane);
   be.conv2dBackwardInput(gm, xData, wData, y);
   if (b) {
     const bd = b.data;
@@ -278,7 +278,7 @@ export function convolution(op: string, input: Tensor, weight: Tensor, bias: Ten
     const gy = gyT.data;
     let gx: Tensor | null = null, gw: Tensor | null = null, gb: Tensor | null = null;
     if (x.requiresGrad) {
-      const d = new Float32Array(x.size);
+      const d = kb.allocate(x.size);
       kb.conv2dForward(gm, gy, wData, null, d);
       gx = new Tensor(d, x.shape.slice());
     }
@@ -326,7 +326,7 @@ export function inferenceForward(op: string, g: ConvGeometry, x: Tensor, w: Tens
     be.conv2dForwardPrepared(g, x.data, inf.prepared(be, g), null, inf.relu ?? false, into.data, into.imageStride);
     return new Tensor(into.data, [into.data.length]);
   }
-  const y = inf.alloc ? inf.alloc(n) : new Float32Array(n);
+  const y = inf.alloc ? inf.alloc(n) : be.allocate(n);
   if (!(y instanceof Float32Array) || y.length !== n) throw new RangeError(`${op}: alloc(${n}) must return a Float32Array of ${n} elements`);
   be.conv2dForwardPrepared(g, x.data, inf.prepared(be, g), r ? r.data : null, inf.relu ?? false, y);
   return new Tensor(y, outShape);

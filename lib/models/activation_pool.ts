@@ -5,6 +5,7 @@
 // garbage collector, and steady-state passes allocate no activation memory.
 
 import type { Tensor } from '../tensor';
+import { backend } from '../backend/select';
 
 /** A buffer serves a request of n floats only up to this many times n (bounded waste). */
 const MAX_OVERSIZE = 2;
@@ -22,7 +23,7 @@ export class ActivationPool {
       const len = this.free[i].length;
       if (len >= n && len <= MAX_OVERSIZE * n && (best < 0 || len < this.free[best].length)) best = i;
     }
-    const whole = best >= 0 ? this.free.splice(best, 1)[0] : new Float32Array(n);
+    const whole = best >= 0 ? this.free.splice(best, 1)[0] : backend().allocate(n);
     this.owners.set(whole.buffer as ArrayBuffer, whole);
     return whole.length === n ? whole : whole.subarray(0, n);
   }

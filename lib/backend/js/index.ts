@@ -192,6 +192,10 @@ export function createJsBackend(): Backend {
       }
     },
 
+    allocate(n: number): Float32Array {
+      return new Float32Array(v.intArg('allocate', 'n', n));
+    },
+
     reluForward(x: Float32Array, y: Float32Array): void {
       const fn = 'reluForward';
       v.f32(fn, 'x', x);

@@ -8,8 +8,14 @@ const { timeSync } = require('./timing');
 const { runPeers } = require('../peers');
 
 /** Deterministic uniform [-1, 1) data (the same on every backend for a given seed). */
-function randomArray(n, seed) {
-  const a = new Float32Array(n);
+// Operands come from the backend's activation allocator where it has one (the native
+// backend's start on a 64-byte line, as the library's own layers get them).
+function zeroArray(n, be) {
+  return be && typeof be.allocate === 'function' ? be.allocate(n) : new Float32Array(n);
+}
+
+function randomArray(n, seed, be) {
+  const a = zeroArray(n, be);
   let s = (seed * 2654435761 + 1) >>> 0;
   for (let i = 0; i < n; i++) {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
@@ -174,4 +180,4 @@ function geomean(xs) {
   return Math.exp(v.reduce((a, x) => a + Math.log(x), 0) / v.length);
 }
 
-module.exports = { runCompare, computeRatios, randomArray, maxRelDiff, geomean, msOf };
+module.exports = { zeroArray, runCompare, computeRatios, randomArray, maxRelDiff, geomean, msOf };

@@ -6,23 +6,23 @@
 // to its input = conv2dForward of the transposed geometry, to its weight =
 // conv2dBackwardWeight with the roles of input and output exchanged.
 const { convCases, convGeometry } = require('../cases');
-const { runCompare, randomArray } = require('../lib/compare');
+const { runCompare, randomArray, zeroArray } = require('../lib/compare');
 
 const size = (s) => s.reduce((a, b) => a * b, 1);
 
 function prepareInput(be, c) {
   const g = convGeometry(c);
   const w = randomArray(size(c.wShape), 2);
-  const gy = randomArray(size(c.yShape), 3);
-  const gx = new Float32Array(size(c.xShape));
+  const gy = randomArray(size(c.yShape), 3, be);
+  const gx = zeroArray(size(c.xShape), be);
   if (c.transposed) return { fn: () => be.conv2dForward(g, gy, w, null, gx), output: gx };
   return { fn: () => be.conv2dBackwardInput(g, gy, w, gx), output: gx };
 }
 
 function prepareWeight(be, c) {
   const g = convGeometry(c);
-  const x = randomArray(size(c.xShape), 1);
-  const gy = randomArray(size(c.yShape), 3);
+  const x = randomArray(size(c.xShape), 1, be);
+  const gy = randomArray(size(c.yShape), 3, be);
   const gw = new Float32Array(size(c.wShape));
   if (c.transposed) return { fn: () => be.conv2dBackwardWeight(g, gy, x, gw), output: gw };
   return { fn: () => be.conv2dBackwardWeight(g, x, gy, gw), output: gw };

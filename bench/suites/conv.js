@@ -6,15 +6,15 @@
 // Peers: PyTorch (F.conv2d / conv_transpose2d / conv1d), oneDNN primitives, onnxruntime
 // Conv/ConvTranspose nodes, tfjs conv2d / depthwiseConv2d / conv2dTranspose.
 const { convCases, convGeometry } = require('../cases');
-const { runCompare, randomArray } = require('../lib/compare');
+const { runCompare, randomArray, zeroArray } = require('../lib/compare');
 
 const size = (s) => s.reduce((a, b) => a * b, 1);
 
 function prepareConvForward(be, c) {
   const g = convGeometry(c);
-  const x = randomArray(size(c.xShape), 1);
+  const x = randomArray(size(c.xShape), 1, be);
   const w = randomArray(size(c.wShape), 2);
-  const y = new Float32Array(size(c.yShape));
+  const y = zeroArray(size(c.yShape), be);
   if (c.transposed) return { fn: () => be.conv2dBackwardInput(g, x, w, y), output: y };
   // Weights prepared once, untimed, as a layer does for inference (and as the peers
   // pre-pack theirs: onnxruntime's initializers, oneDNN's reorders).

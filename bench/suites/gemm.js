@@ -2,7 +2,7 @@
 // GEMM: C = A·B (row-major; 'nt' cases have B stored N x K), alpha 1, beta 0.
 // Peers: oneDNN dnnl_sgemm, OpenBLAS cblas_sgemm, torch.mm, onnxruntime Gemm, tfjs matMul.
 const { gemmCases } = require('../cases');
-const { runCompare, randomArray } = require('../lib/compare');
+const { runCompare, randomArray, zeroArray } = require('../lib/compare');
 
 /** A {isa: {threads: GFLOP/s}} peak record -> GFLOP/s on t threads (max of t-thread and t x 1-thread). */
 function peakAt(raw, isa, t) {
@@ -45,9 +45,9 @@ module.exports = {
       metric: 'gflops',
       cases: gemmCases(),
       prepare(be, c) {
-        const A = randomArray(c.M * c.K, 1);
-        const B = randomArray(c.K * c.N, 2);
-        const C = new Float32Array(c.M * c.N);
+        const A = randomArray(c.M * c.K, 1, be);
+        const B = randomArray(c.K * c.N, 2, be);
+        const C = zeroArray(c.M * c.N, be);
         return { fn: () => be.gemm(c.transA, c.transB, c.M, c.N, c.K, 1, A, B, 0, C), output: C };
       },
     });

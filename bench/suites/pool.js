@@ -5,13 +5,13 @@
 // Peers: PyTorch, oneDNN (nChw16c blocked input, and plain nchw as 'onednn-nchw'),
 // onnxruntime MaxPool / GlobalAveragePool, tfjs maxPool / mean (NHWC).
 const { poolCases } = require('../cases');
-const { runCompare, randomArray } = require('../lib/compare');
+const { runCompare, randomArray, zeroArray } = require('../lib/compare');
 
 const size = (s) => s.reduce((a, b) => a * b, 1);
 
 function preparePool(be, c) {
-  const x = randomArray(size(c.xShape), 1);
-  const y = new Float32Array(size(c.yShape));
+  const x = randomArray(size(c.xShape), 1, be);
+  const y = zeroArray(size(c.yShape), be);
   if (c.kind === 'gavg') {
     const g = { N: c.N, C: c.C, H: c.H, W: c.W, OH: 1, OW: 1 };
     return { fn: () => be.adaptiveAvgPool2dForward(g, x, y), output: y };

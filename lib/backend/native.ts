@@ -13,6 +13,7 @@ import type {
 import { convGeometry, convOutputParts, describe, intArg } from './validate';
 import { geometryPackers } from './geometry_pack';
 import { markDataChanged } from '../tensor';
+import { isRecording, recordNativeCall, recordUnsupported } from './call_recorder';
 
 /** The addon's handle (a type-tagged External) behind a PreparedConv2d. */
 type PreparedHandle = object;
@@ -146,9 +147,42 @@ function setOpenMpWaitDefaults(): void {
   }
 }
 
+// The addon's kernels, as a pass may record them for replay (call_recorder.ts); the async
+// forms cannot be replayed in order, so a recording that meets one is marked unsupported.
+const RECORDED_KERNELS: (keyof Addon)[] = [
+  'gemm', 'conv2dForward', 'conv2dForwardPrepared', 'conv2dForwardPreparedSplit', 'reluForward',
+  'reluBackward', 'conv2dBackwardInput', 'conv2dBackwardWeight', 'conv2dBackwardBias',
+  'maxPool2dForward', 'maxPool2dBackward', 'avgPool2dForward', 'avgPool2dBackward',
+  'adaptiveAvgPool2dForward', 'adaptiveAvgPool2dBackward',
+];
+const ASYNC_KERNELS: (keyof Addon)[] = ['gemmAsync', 'conv2dForwardAsync'];
+
+/** The addon with its kernels reporting to an open recording (one branch per call otherwise). */
+function recordingAddon(raw: Addon): Addon {
+  const a = Object.create(raw) as Addon;
+  const table = a as unknown as Record<string, unknown>;
+  // (Looked up on each call, so that a function replaced on the addon module itself, as
+  // the tests' call counters do, is the one that runs.)
+  const rawTable = raw as unknown as Record<string, (...args: unknown[]) => unknown>;
+  for (const name of RECORDED_KERNELS) {
+    table[name] = (...args: unknown[]) => {
+      const f = rawTable[name];
+      if (isRecording()) recordNativeCall(f, args);
+      return f(...args);
+    };
+  }
+  for (const name of ASYNC_KERNELS) {
+    table[name] = (...args: unknown[]) => {
+      recordUnsupported(`${name} (asynchronous) cannot be replayed`);
+      return rawTable[name](...args);
+    };
+  }
+  return a;
+}
+
 export function loadNativeBackend(): NativeBackend {
   setOpenMpWaitDefaults();
-  const a = loadAddon();
+  const a = recordingAddon(loadAddon());
   const packers = geometryPackers(a.geometryFields);
   const cg = (g: ConvGeometry) => packers.conv(g) as ConvGeometry;
   const pg = (g: PoolGeometry) => packers.pool(g) as PoolGeometry;

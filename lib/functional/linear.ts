@@ -2,6 +2,7 @@
 import { Tensor, formatShape } from '../tensor';
 import { record, needsGrad } from '../autograd/engine';
 import { backend } from '../backend/select';
+import { runStep } from '../backend/call_recorder';
 import { flatten as flattenOp } from '../ops/shape';
 import { checkTensorArg, optionalTensor } from './options';
 
@@ -26,7 +27,10 @@ export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Ten
     if (I > 0) backend().gemm(false, true, M, O, I, 1, x.data, w.data, 0, y);
     if (b) {
       const bd = b.data;
-      for (let m = 0; m < M; m++) for (let o = 0; o < O; o++) y[m * O + o] += bd[o];
+      // (A step of the pass: an inference plan replays it after the gemm.)
+      runStep(() => {
+        for (let m = 0; m < M; m++) for (let o = 0; o < O; o++) y[m * O + o] += bd[o];
+      });
     }
   }
   const out = new Tensor(y, outShape);

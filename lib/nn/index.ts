@@ -6,6 +6,7 @@ export type {
 } from './module';
 export { Parameter } from './parameter';
 export { Sequential, ModuleList } from './container';
+export { InferencePlan } from './inference_plan';
 export type { SequentialEntries } from './container';
 export { Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d } from './conv';
 export type { ConvOptions, Conv1dOptions, Conv2dOptions, ConvTransposeOptions, ConvPaddingMode, ConvMode } from './conv';

@@ -136,6 +136,39 @@ describe('nn.InferencePlan', function () {
     assert.strictEqual(plan.replayCount, 0);
   });
 
+  it('replays ResNet\'s image slices, whose gathering is a registered step', function () {
+    const m = R.models.resnet18({ seed: 8 });
+    m.eval();
+    m.inferenceSliceBytes = 64 * 1024;  // slices of one image at 64x64
+    const plan = new R.nn.InferencePlan(m);
+    for (let s = 1; s <= 3; s++) sameAsPredict(m, plan, R.randn([3, 3, 64, 64], { seed: s }), `input ${s}`);
+    assert.strictEqual(plan.fallbackReason, null);
+    assert.strictEqual(plan.replayCount, 2);
+  });
+
+  it('refuses a pass that copies in JS into a buffer it keeps, which a replay would leave stale', function () {
+    // The check must not be fooled by the buffer a normal pass just refilled.
+    class Staged extends R.nn.Module {
+      constructor() {
+        super();
+        this.a = new R.nn.Conv2d(1, 2, 3, { padding: 1, seed: 1 });
+        this.b = new R.nn.Conv2d(2, 2, 3, { padding: 1, seed: 2 });
+        this.stage = null;
+      }
+      forward(x) {
+        const y = this.a.forward(x);
+        if (!this.stage || this.stage.length !== y.size) this.stage = new Float32Array(y.size);
+        this.stage.set(y.data);  // not a registered step
+        return this.b.forward(new R.Tensor(this.stage, y.shape));
+      }
+    }
+    const m = new Staged();
+    m.eval();
+    const plan = new R.nn.InferencePlan(m);
+    for (let s = 1; s <= 3; s++) sameAsPredict(m, plan, R.randn([1, 1, 8, 8], { seed: s }), `input ${s}`);
+    assert.match(plan.fallbackReason, /did not reproduce predict/);
+  });
+
   it('rejects a model that is not a Module', function () {
     assert.throws(() => new R.nn.InferencePlan({ forward() {} }), { name: 'TypeError', message: /InferencePlan: model must be a Module/ });
     assert.throws(() => new R.nn.InferencePlan(null), { name: 'TypeError', message: /InferencePlan: model must be a Module, got null/ });

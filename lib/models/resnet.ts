@@ -12,6 +12,7 @@
 // default for fc; zeroInitResidual zeroes each block's last BatchNorm weight.
 // groups / widthPerGroup give torchvision's ResNeXt and wide ResNet variants.
 import { Tensor } from '../tensor';
+import { runStep } from '../backend/call_recorder';
 import * as F from '../functional';
 import { Module } from '../nn/module';
 import { Sequential } from '../nn/container';
@@ -300,7 +301,8 @@ export class ResNet extends Module {
           gathered = pool.take(N * outPerImage);
           shape = out.shape.slice(1);
         }
-        gathered.set(out.data, n0 * outPerImage);
+        const dst = gathered, src = out.data, at = n0 * outPerImage;
+        runStep(() => dst.set(src, at));  // (a step an inference plan replays)
         pool.give(out.data);
       }
       x = this.runStages(new Tensor(gathered!, [N, ...shape]), stages, STAGES, input);

@@ -187,10 +187,13 @@ export class InferencePlan {
       this.refused = 'the weights changed during the recorded pass';
       return result;
     }
-    // The check: a different input through predict() and through the replay, bit for bit.
+    // The check: a different input through the replay and then through predict(), bit for
+    // bit. The replay goes first: were a JS computation missing from the tape, its output
+    // buffers would still hold the recorded input's values (predict() first would refill
+    // them with the probe's, and the check would pass on stale buffers).
     const probe = new Tensor(x.data.map((v, i) => v * 0.75 + ((i % 7) - 3) * 0.125), x.shape.slice());
-    const want = this.model.predict(probe) as Tensor;
     const got = this.replay(tape, probe.data);
+    const want = this.model.predict(probe) as Tensor;
     const a = new Uint32Array(want.data.buffer, want.data.byteOffset, want.data.length);
     const b = new Uint32Array(got.data.buffer, got.data.byteOffset, got.data.length);
     if (a.length !== b.length || !a.every((v, i) => v === b[i])) {

@@ -10,6 +10,13 @@ const select = require('../dist/backend/select');
 
 const bits = (t) => Array.from(new Uint32Array(t.data.buffer, t.data.byteOffset, t.data.length));
 
+/** A ResNet-18 in eval mode and a plan for it. */
+function resnet18Plan(seed) {
+  const m = R.models.resnet18({ seed });
+  m.eval();
+  return { m, plan: new R.nn.InferencePlan(m) };
+}
+
 function sameAsPredict(m, plan, x, label) {
   const want = m.predict(x);
   const got = plan.run(x);
@@ -51,9 +58,7 @@ describe('nn.InferencePlan', function () {
   }
 
   it('records again after weight changes, replaced tensors and modules, and a new input shape', function () {
-    const m = R.models.resnet18({ seed: 3 });
-    m.eval();
-    const plan = new R.nn.InferencePlan(m);
+    const { m, plan } = resnet18Plan(3);
     const x = R.randn([1, 3, 64, 64], { seed: 5 });
     sameAsPredict(m, plan, x, 'first');
     sameAsPredict(m, plan, x, 'replayed');
@@ -88,9 +93,7 @@ describe('nn.InferencePlan', function () {
   });
 
   it('runs predict() while a module has a hook, and the hook fires', function () {
-    const m = R.models.resnet18({ seed: 4 });
-    m.eval();
-    const plan = new R.nn.InferencePlan(m);
+    const { m, plan } = resnet18Plan(4);
     const x = R.randn([1, 3, 64, 64], { seed: 7 });
     sameAsPredict(m, plan, x, 'plain');
     let calls = 0;
@@ -137,10 +140,8 @@ describe('nn.InferencePlan', function () {
   });
 
   it('replays ResNet\'s image slices, whose gathering is a registered step', function () {
-    const m = R.models.resnet18({ seed: 8 });
-    m.eval();
+    const { m, plan } = resnet18Plan(8);
     m.inferenceSliceBytes = 64 * 1024;  // slices of one image at 64x64
-    const plan = new R.nn.InferencePlan(m);
     for (let s = 1; s <= 3; s++) sameAsPredict(m, plan, R.randn([3, 3, 64, 64], { seed: s }), `input ${s}`);
     assert.strictEqual(plan.fallbackReason, null);
     assert.strictEqual(plan.replayCount, 2);

@@ -6,6 +6,7 @@ import * as F from '../functional';
 import { backend } from '../backend/select';
 import { Generator, defaultGenerator } from '../random';
 import type { Module, StateDictSource } from '../nn/module';
+import { hasOwnForward } from '../nn/module';
 import { BatchNorm2d } from '../nn/normalization';
 import { Conv2d } from '../nn/conv';
 import { ConvSiblings } from '../nn/sibling_conv';
@@ -131,10 +132,7 @@ export function addRelu(a: Tensor, b: Tensor, ...keep: Tensor[]): Tensor {
   });
 }
 
-/** Whether a hook was ever registered on m (Module routes forward through call() then). */
-function hooked(m: Module): boolean {
-  return Object.prototype.hasOwnProperty.call(m, 'forward');
-}
+const hooked = hasOwnForward;
 
 /**
  * bn(y), then ReLU when `relu`: the conv -> BatchNorm (-> ReLU) step of the ImageNet

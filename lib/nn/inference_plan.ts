@@ -11,7 +11,7 @@
 // changes, and predict() runs instead while any module has a hook.
 
 import { Tensor, currentDataEpoch } from '../tensor';
-import { Module } from './module';
+import { Module, hasOwnForward } from './module';
 import { backend, getBackend, getConvAlgorithm } from '../backend/select';
 import type { Backend } from '../backend/backend';
 import { startRecording, stopRecording } from '../backend/call_recorder';
@@ -79,7 +79,7 @@ function unchanged(s: Structure): boolean {
 
 /** The first module with hooks or a forward of its own (set on the instance), or null. */
 function hookedModule(modules: readonly Module[]): Module | null {
-  for (const m of modules) if (Object.prototype.hasOwnProperty.call(m, 'forward')) return m;
+  for (const m of modules) if (hasOwnForward(m)) return m;
   return null;
 }
 

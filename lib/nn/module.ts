@@ -462,6 +462,15 @@ export abstract class Module {
   }
 }
 
+/**
+ * Whether m's forward is not its class's: a hook is registered (Module then routes forward
+ * through call()) or forward was set on the instance. The fused inference paths and
+ * InferencePlan step aside for such modules.
+ */
+export function hasOwnForward(m: Module): boolean {
+  return Object.prototype.hasOwnProperty.call(m, 'forward');
+}
+
 function hidden(obj: object, key: string, value: unknown): void {
   Object.defineProperty(obj, key, { value, enumerable: false, configurable: false, writable: true });
 }

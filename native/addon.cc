@@ -505,6 +505,7 @@ Napi::Value PreparedConv2dInfo(const Napi::CallbackInfo& info) {
   PreparedHandle* h = prepared_arg(c, 0);
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("algorithm", receptive::conv_algorithm_name(h->weights.algorithm()));
+  o.Set("kernel", h->weights.kernel());
   o.Set("bytes", static_cast<double>(h->weights.bytes()));
   return o;
 }

@@ -20,6 +20,7 @@ const GEOMETRIES = [
   ['3x3 s2', { strideH: 2, strideW: 2 }],
   ['1x1', { R: 1, S: 1, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0 }],
   ['1x1 s2', { R: 1, S: 1, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0, strideH: 2, strideW: 2 }],
+  ['1x1 on 7x7, 40 output channels (pixel rows on AVX-512)', { N: 3, C: 20, K: 40, H: 7, W: 7, R: 1, S: 1, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0 }],
   ['5x5 one input channel (LeNet conv1)', { C: 1, K: 6, R: 5, S: 5, H: 14, W: 14, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0 }],
   ['7x7 s2 p3, three channels (stem)', { C: 3, K: 8, R: 7, S: 7, H: 20, W: 18, strideH: 2, strideW: 2, padTop: 3, padBottom: 3, padLeft: 3, padRight: 3 }],
   ['dilated 3x3 d2', { dilationH: 2, dilationW: 2, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2 }],
@@ -234,6 +235,102 @@ describeEachBackend('prepared convolution weights and the fused output stage', (
     const p = other.prepareConv2d(g, detFill(180, 1), null, null);
     assert.throws(() => be.conv2dForwardPrepared(g, detFill(2 * 4 * 99, 2), p, null, false, new Float32Array(2 * 5 * 99)),
       /prepared must come from the native backend/);
+  });
+});
+
+// The pixel-rows kernel (native, AVX-512): 1x1 stride-1 layers on planes of 7 to 64 pixels,
+// register tiles of 14 pixels x 32 output channels transposed into the output. The shapes
+// put tile and block edges everywhere: pixel tails of 1 to 13 rows, channel blocks of 1,
+// 16, 17, 32 and 40 channels (the second vector empty, partial or full), one input channel,
+// and image groups (inputs of about 1 MiB) that do not divide the batch.
+describe('prepared 1x1 convolution on small planes: the pixel-rows kernel [native]', function () {
+  const be = require('../dist/backend/select').tryNative();
+  const P0 = { R: 1, S: 1, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0 };
+  let isa0, threads0;
+  before(function () {
+    if (!be) this.skip();
+    isa0 = be.info().isa;
+    threads0 = be.getNumThreads();
+  });
+  afterEach(function () {
+    if (!be) return;
+    be.setIsa(isa0);
+    be.setNumThreads(threads0);
+  });
+  const avx512 = () => be.info().isa === 'avx512';
+
+  function check(g, what, { relu = true, nanAt = -1 } = {}) {
+    const OHW = outH(g) * outW(g);
+    const x = detFill(g.N * g.C * g.H * g.W, 11);
+    if (nanAt >= 0) x[nanAt] = NaN;
+    const w = detFill(g.K * g.C, 12), bias = detFill(g.K, 13), residual = detFill(g.N * g.K * OHW, 14);
+    const p = be.prepareConv2d(g, w, null, bias);
+    const y = new Float32Array(g.N * g.K * OHW).fill(NaN);
+    be.conv2dForwardPrepared(g, x, p, residual, relu, y);
+    const want = reference(be, g, x, w, null, bias, residual, relu);
+    if (nanAt >= 0) {
+      for (let i = 0; i < want.length; i++) {
+        assert.strictEqual(Number.isNaN(y[i]), Number.isNaN(want[i]), `${what}: NaN at ${i}`);
+        if (Number.isNaN(want[i])) { y[i] = 0; want[i] = 0; }
+      }
+    }
+    assertClose(y, want, what);
+    const acc = Float32Array.from(residual);  // the residual given as y: added in place
+    be.conv2dForwardPrepared(g, x, p, acc, relu, acc);
+    if (nanAt < 0) assertClose(acc, want, `${what} in place`);
+    return p;
+  }
+
+  it('runs 1x1 stride-1 planes of 7 to 64 pixels, equal to the plain convolution at every tile edge', function () {
+    const shapes = [];
+    for (const [H, W] of [[1, 7], [2, 4], [7, 7], [5, 10], [8, 8]]) {
+      for (const [C, K] of [[1, 16], [3, 17], [64, 40], [9, 1], [24, 32], [33, 70]]) shapes.push({ N: 2, C, K, H, W });
+    }
+    shapes.push({ N: 5, C: 1100, K: 20, H: 7, W: 7 });  // image groups of 4, then 1
+    for (const threads of [1, 2]) {
+      be.setNumThreads(threads);
+      for (const o of shapes) {
+        const g = geometry({ ...P0, ...o });
+        const p = check(g, `threads=${threads} ${JSON.stringify(o)}`);
+        assert.strictEqual(p.algorithm, 'gemm-1x1');
+        assert.strictEqual(p.kernel, avx512() ? 'pixel-rows' : 'gemm-1x1', JSON.stringify(o));
+      }
+    }
+    // a NaN input: its pixel's sums are NaN on every channel, and ReLU keeps them
+    check(geometry({ ...P0, N: 2, C: 5, K: 40, H: 7, W: 7 }), 'NaN input', { nanAt: 2 * 49 + 30 });
+  });
+
+  it('is not chosen off its shapes: other plane sizes, strides, padding, groups', function () {
+    for (const o of [{ H: 2, W: 2 }, { H: 9, W: 8 }, { H: 14, W: 14 }, { strideH: 2, strideW: 2 },
+      { padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 }, { groups: 2 }, { R: 3, S: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 }]) {
+      const g = geometry({ ...P0, N: 2, C: 8, K: 16, H: 7, W: 7, ...o });
+      const p = be.prepareConv2d(g, detFill(g.K * (g.C / g.groups) * g.R * g.S, 1), null, null);
+      assert.notStrictEqual(p.kernel, 'pixel-rows', JSON.stringify(o));
+    }
+  });
+
+  it('keeps working after the ISA is forced lower, and for a padded call of its filter', function () {
+    if (!avx512()) this.skip();
+    const g = geometry({ ...P0, N: 3, C: 19, K: 37, H: 7, W: 7 });
+    const x = detFill(g.N * g.C * 49, 21), w = detFill(g.K * g.C, 22), bias = detFill(g.K, 23);
+    const p = be.prepareConv2d(g, w, null, bias);
+    assert.strictEqual(p.kernel, 'pixel-rows');
+    const want = reference(be, g, x, w, null, bias, null, true);
+    for (const isa of ['avx2', 'scalar']) {
+      be.setIsa(isa);
+      const y = new Float32Array(want.length);
+      be.conv2dForwardPrepared(g, x, p, null, true, y);
+      assertClose(y, want, `forced ${isa}`);
+      const acc = detFill(want.length, 24), res = Float32Array.from(acc);
+      be.conv2dForwardPrepared(g, x, p, acc, true, acc);
+      assertClose(acc, reference(be, g, x, w, null, bias, res, true), `forced ${isa}, in place`);
+    }
+    be.setIsa('avx512');
+    // padding spelled later (7x7 -> 9x9 output): the GEMM path from the weights unpacked
+    const gp = geometry({ ...g, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 });
+    const y = new Float32Array(g.N * g.K * 81);
+    be.conv2dForwardPrepared(gp, x, p, null, false, y);
+    assertClose(y, reference(be, gp, x, w, null, bias, null, false), 'padded call');
   });
 });
 

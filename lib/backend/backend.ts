@@ -60,6 +60,9 @@ export interface PreparedConv2d {
   /** The forward algorithm it runs: 'im2col-gemm', 'gemm-1x1', 'winograd', 'direct-small',
    *  'depthwise-direct' (native) or 'js'. */
   readonly algorithm: string;
+  /** The kernel behind the algorithm: its name again, or 'pixel-rows' (native, AVX-512: a
+   *  1x1 convolution of planes up to 64 pixels with the vectors along the output channels). */
+  readonly kernel: string;
   /** Bytes held by the prepared form. */
   readonly bytes: number;
 }

@@ -35,7 +35,7 @@ interface Addon {
                      bias: Float32Array | null, y: Float32Array): Promise<void>;
   prepareConv2d(g: ConvGeometry, w: Float32Array, scale: Float32Array | null,
                 bias: Float32Array | null): PreparedHandle;
-  preparedConv2dInfo(h: PreparedHandle): { algorithm: string; bytes: number };
+  preparedConv2dInfo(h: PreparedHandle): { algorithm: string; kernel: string; bytes: number };
   conv2dForwardPrepared(g: ConvGeometry, x: Float32Array, h: PreparedHandle,
                         residual: Float32Array | null, relu: boolean, y: Float32Array,
                         yImageStride?: number): void;
@@ -91,7 +91,8 @@ export interface NativeBackend extends Backend {
 
 class NativePreparedConv2d implements PreparedConv2d {
   readonly backend = 'native' as const;
-  constructor(readonly handle: PreparedHandle, readonly algorithm: string, readonly bytes: number) {}
+  constructor(readonly handle: PreparedHandle, readonly algorithm: string, readonly kernel: string,
+              readonly bytes: number) {}
 }
 
 function packageRoot(): string {
@@ -210,7 +211,7 @@ export function loadNativeBackend(): NativeBackend {
     prepareConv2d(g, w, scale, bias): PreparedConv2d {
       const handle = a.prepareConv2d(cg(g), w, scale, bias);
       const info = a.preparedConv2dInfo(handle);
-      return new NativePreparedConv2d(handle, info.algorithm, info.bytes);
+      return new NativePreparedConv2d(handle, info.algorithm, info.kernel, info.bytes);
     },
     conv2dForwardPrepared(g, x, prepared, residual, relu, y, yImageStride) {
       if (!(prepared instanceof NativePreparedConv2d)) {

@@ -22,6 +22,7 @@
 #include "direct_small.h"
 #include "epilogue.h"
 #include "im2col.h"
+#include "pixel_rows.h"
 #include "receptive/conv.h"
 #include "receptive/gemm.h"
 #include "receptive/threading.h"
@@ -277,6 +278,7 @@ void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, const
 
 struct ConvWeights::Impl {
   std::vector<SgemmPackedA> packs;  // GEMM paths: one per group
+  std::vector<float> pixel_rows;    // 1x1 on small planes: pixel_rows.h's layout, no packs
   std::vector<float> plain;         // the scaled weights, for the direct kernels
   std::vector<float> bias;          // [K], empty when none
   conv_detail::WinogradWeights winograd;  // Winograd: transformed filters (no GEMM packs)
@@ -313,6 +315,13 @@ void ConvWeights::prepare(const ConvGeometry& g, const float* w, const float* sc
     case ConvAlgorithm::Winograd:
       next->winograd.prepare(g, ws, winograd_tile(g));
       break;
+    case ConvAlgorithm::Gemm1x1:
+      if (pixel_rows_preferred(g)) {
+        next->pixel_rows.resize(pixel_rows_packed_floats(g));
+        pixel_rows_pack(g, ws, next->pixel_rows.data());
+        break;
+      }
+      [[fallthrough]];
     default:
       next->packs.resize(static_cast<size_t>(g.groups));
       for (int64_t grp = 0; grp < g.groups; grp++)
@@ -325,6 +334,11 @@ void ConvWeights::prepare(const ConvGeometry& g, const float* w, const float* sc
   impl_ = std::move(next);
 }
 
+const char* ConvWeights::kernel() const {
+  if (impl_ && !impl_->pixel_rows.empty()) return "pixel-rows";
+  return conv_algorithm_name(algorithm_);
+}
+
 bool ConvWeights::compatible(const ConvGeometry& g) const {
   return impl_ && g.C == g_.C && g.K == g_.K && g.R == g_.R && g.S == g_.S &&
          g.groups == g_.groups && g.stride_h == g_.stride_h && g.stride_w == g_.stride_w &&
@@ -333,7 +347,7 @@ bool ConvWeights::compatible(const ConvGeometry& g) const {
 
 size_t ConvWeights::bytes() const {
   if (!impl_) return 0;
-  size_t n = (impl_->plain.size() + impl_->bias.size()) * sizeof(float);
+  size_t n = (impl_->plain.size() + impl_->bias.size() + impl_->pixel_rows.size()) * sizeof(float);
   for (const SgemmPackedA& p : impl_->packs) n += p.bytes();
   n += impl_->winograd.bytes();
   return n;
@@ -361,6 +375,21 @@ void conv2d_forward(const ConvGeometry& g, const float* x, const ConvWeights& w,
         std::memcpy(y + n * y_image_stride, aside.data() + n * out_image, sizeof(float) * out_image);
       return;
     }
+  }
+  if (!w.impl_->pixel_rows.empty()) {
+    // (its output stage reads each residual value just before writing that y)
+    const bool accumulate = residual != nullptr && residual == y;
+    if (accumulate) ep.residual = nullptr;
+    if (is_direct_1x1(g)) {
+      pixel_rows_forward(g, x, w.impl_->pixel_rows.data(), ep, accumulate, y);
+    } else {
+      // Prepared unpadded, now padded: the GEMM path from the weights unpacked again.
+      thread_local std::vector<float> plain;
+      plain.resize(static_cast<size_t>(g.K * g.C));
+      pixel_rows_unpack(g, w.impl_->pixel_rows.data(), plain.data());
+      forward_gemm(g, x, plain.data(), nullptr, ep, y, accumulate);
+    }
+    return;
   }
   std::vector<float> shortcut;
   if (residual != nullptr && residual == y) {
@@ -414,7 +443,15 @@ void conv2d_forward_split(const ConvGeometry& g, const float* x, const ConvWeigh
     ep.relu = relu;
     ep.parts = parts;
     ep.part_count = count;
-    forward_gemm(g, x, nullptr, w.impl_->packs.data(), ep, nullptr);
+    if (!w.impl_->pixel_rows.empty() && is_direct_1x1(g)) {
+      pixel_rows_forward(g, x, w.impl_->pixel_rows.data(), ep, false, nullptr);
+    } else if (!w.impl_->pixel_rows.empty()) {
+      thread_local std::vector<float> plain;
+      plain.resize(static_cast<size_t>(g.K * g.C));
+      pixel_rows_unpack(g, w.impl_->pixel_rows.data(), plain.data());
+      forward_gemm(g, x, plain.data(), nullptr, ep, nullptr);
+    } else
+      forward_gemm(g, x, nullptr, w.impl_->packs.data(), ep, nullptr);
     return;
   }
   // Computed aside, then each part's channels copied to its images.

@@ -17,6 +17,7 @@ export { sgemm } from './gemm';
 class JsPreparedConv2d implements PreparedConv2d {
   readonly backend = 'js' as const;
   readonly algorithm = 'js';
+  readonly kernel = 'js';
   readonly bytes: number;
   constructor(readonly filter: { K: number; C: number; R: number; S: number; groups: number;
                                  strideH: number; strideW: number; dilationH: number; dilationW: number },

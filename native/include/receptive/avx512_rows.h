@@ -1,5 +1,6 @@
 // AVX-512 helpers for row kernels that walk 16 output columns at a time (pooling and
-// depthwise convolution). Included only by the translation units built with AVX-512.
+// depthwise convolution), and the 16x16 transpose of the kernels whose register tiles run
+// along output channels (direct small-channel and pixel-rows convolution). Included only by the translation units built with AVX-512.
 #pragma once
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -61,6 +62,34 @@ inline __m512 lane_shift(__m512 prev, __m512 cur, __m512 next) {
 inline void chunk_range(int64_t lo, int64_t hi, int64_t c0, int64_t n, int64_t* a, int64_t* b) {
   *a = (lo > c0 ? lo : c0) - c0;
   *b = (hi < c0 + n ? hi : c0 + n) - c0;
+}
+
+// r[i] <- column i of the 16x16 matrix whose rows were r[0..15].
+inline void transpose16(__m512* r) {
+  constexpr __mmask16 kAll = 0xFFFF;
+  constexpr __mmask8 kAll8 = 0xFF;
+  __m512 t[16];
+  for (int i = 0; i < 8; i++) {
+    t[2 * i] = _mm512_maskz_unpacklo_ps(kAll, r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_maskz_unpackhi_ps(kAll, r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; i++) {
+    const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
+    const __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
+    r[4 * i] = _mm512_castpd_ps(_mm512_maskz_unpacklo_pd(kAll8, a, c));
+    r[4 * i + 1] = _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(kAll8, a, c));
+    r[4 * i + 2] = _mm512_castpd_ps(_mm512_maskz_unpacklo_pd(kAll8, b, d));
+    r[4 * i + 3] = _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(kAll8, b, d));
+  }
+  for (int h = 0; h < 2; h++)
+    for (int i = 0; i < 4; i++) {
+      t[8 * h + i] = _mm512_maskz_shuffle_f32x4(kAll, r[8 * h + i], r[8 * h + 4 + i], 0x88);
+      t[8 * h + 4 + i] = _mm512_maskz_shuffle_f32x4(kAll, r[8 * h + i], r[8 * h + 4 + i], 0xdd);
+    }
+  for (int i = 0; i < 8; i++) {
+    r[i] = _mm512_maskz_shuffle_f32x4(kAll, t[i], t[8 + i], 0x88);
+    r[8 + i] = _mm512_maskz_shuffle_f32x4(kAll, t[i], t[8 + i], 0xdd);
+  }
 }
 
 }  // namespace avx512_rows

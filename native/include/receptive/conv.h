@@ -92,6 +92,9 @@ class ConvWeights {
   void prepare(const ConvGeometry& g, const float* w, const float* scale, const float* bias);
   bool compatible(const ConvGeometry& g) const;
   ConvAlgorithm algorithm() const { return algorithm_; }
+  // The kernel behind algorithm(): its name, or "pixel-rows" for the 1x1 layout of small
+  // planes (conv/pixel_rows.h).
+  const char* kernel() const;
   // Bytes held.
   size_t bytes() const;
   struct Impl;

@@ -238,11 +238,13 @@ describeEachBackend('prepared convolution weights and the fused output stage', (
   });
 });
 
-// The pixel-rows kernel (native, AVX-512): 1x1 stride-1 layers on planes of 7 to 64 pixels,
-// register tiles of 14 pixels x 32 output channels transposed into the output. The shapes
-// put tile and block edges everywhere: pixel tails of 1 to 13 rows, channel blocks of 1,
-// 16, 17, 32 and 40 channels (the second vector empty, partial or full), one input channel,
-// and image groups (inputs of about 1 MiB) that do not divide the batch.
+// The pixel-rows kernel (native, AVX-512): the GEMM-path layers (1x1, stride 2, 5x5, ...)
+// into planes of 7 to 64 pixels, register tiles of 14 pixels x 32 output channels
+// transposed into the output; 1x1 stride 1 reads the input in place, the others an im2col
+// matrix per image. The shapes put tile and block edges everywhere: pixel tails of 1 to 13
+// rows, channel blocks of 1, 16, 17, 32 and 40 channels (the second vector empty, partial or
+// full), one input channel, and image groups (inputs of about 1 MiB) that do not divide the
+// batch.
 describe('prepared 1x1 convolution on small planes: the pixel-rows kernel [native]', function () {
   const be = require('../dist/backend/select').tryNative();
   const P0 = { R: 1, S: 1, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0 };
@@ -263,7 +265,7 @@ describe('prepared 1x1 convolution on small planes: the pixel-rows kernel [nativ
     const OHW = outH(g) * outW(g);
     const x = detFill(g.N * g.C * g.H * g.W, 11);
     if (nanAt >= 0) x[nanAt] = NaN;
-    const w = detFill(g.K * g.C, 12), bias = detFill(g.K, 13), residual = detFill(g.N * g.K * OHW, 14);
+    const w = detFill(g.K * g.C * g.R * g.S, 12), bias = detFill(g.K, 13), residual = detFill(g.N * g.K * OHW, 14);
     const p = be.prepareConv2d(g, w, null, bias);
     const y = new Float32Array(g.N * g.K * OHW).fill(NaN);
     be.conv2dForwardPrepared(g, x, p, residual, relu, y);
@@ -287,29 +289,35 @@ describe('prepared 1x1 convolution on small planes: the pixel-rows kernel [nativ
       for (const [C, K] of [[1, 16], [3, 17], [64, 40], [9, 1], [24, 32], [33, 70]]) shapes.push({ N: 2, C, K, H, W });
     }
     shapes.push({ N: 5, C: 1100, K: 20, H: 7, W: 7 });  // image groups of 4, then 1
+    // through im2col: 3x3 stride 2 into 7x7, 5x5 pad 2 on 7x7, 1x1 stride 2, a padded 1x1
+    const S2 = { R: 3, S: 3, strideH: 2, strideW: 2, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 };
+    shapes.push({ N: 3, C: 24, K: 40, H: 13, W: 14, ...S2 }, { N: 2, C: 33, K: 17, H: 8, W: 5, ...S2 },
+      { N: 2, C: 20, K: 24, H: 7, W: 7, R: 5, S: 5, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2 },
+      { N: 2, C: 40, K: 33, H: 14, W: 14, strideH: 2, strideW: 2 },
+      { N: 2, C: 16, K: 32, H: 5, W: 5, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 });
     for (const threads of [1, 2]) {
       be.setNumThreads(threads);
       for (const o of shapes) {
         const g = geometry({ ...P0, ...o });
         const p = check(g, `threads=${threads} ${JSON.stringify(o)}`);
-        assert.strictEqual(p.algorithm, 'gemm-1x1');
-        assert.strictEqual(p.kernel, avx512() ? 'pixel-rows' : 'gemm-1x1', JSON.stringify(o));
+        assert.ok(['gemm-1x1', 'im2col-gemm'].includes(p.algorithm), `${JSON.stringify(o)}: ${p.algorithm}`);
+        assert.strictEqual(p.kernel, avx512() ? 'pixel-rows' : p.algorithm, JSON.stringify(o));
       }
     }
     // a NaN input: its pixel's sums are NaN on every channel, and ReLU keeps them
     check(geometry({ ...P0, N: 2, C: 5, K: 40, H: 7, W: 7 }), 'NaN input', { nanAt: 2 * 49 + 30 });
   });
 
-  it('is not chosen off its shapes: other plane sizes, strides, padding, groups', function () {
-    for (const o of [{ H: 2, W: 2 }, { H: 9, W: 8 }, { H: 14, W: 14 }, { strideH: 2, strideW: 2 },
-      { padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 }, { groups: 2 }, { R: 3, S: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 }]) {
+  it('is not chosen off its shapes: other plane sizes, groups, one output pixel, other algorithms', function () {
+    for (const o of [{ H: 2, W: 2 }, { H: 9, W: 8 }, { H: 14, W: 14 }, { groups: 2 }, { C: 8, K: 8, groups: 8 },
+      { R: 7, S: 7 }, { R: 3, S: 3, C: 64, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 }]) {
       const g = geometry({ ...P0, N: 2, C: 8, K: 16, H: 7, W: 7, ...o });
       const p = be.prepareConv2d(g, detFill(g.K * (g.C / g.groups) * g.R * g.S, 1), null, null);
       assert.notStrictEqual(p.kernel, 'pixel-rows', JSON.stringify(o));
     }
   });
 
-  it('keeps working after the ISA is forced lower, and for a padded call of its filter', function () {
+  it('keeps working after the ISA is forced lower, and for a padded call of its 1x1 filter', function () {
     if (!avx512()) this.skip();
     const g = geometry({ ...P0, N: 3, C: 19, K: 37, H: 7, W: 7 });
     const x = detFill(g.N * g.C * 49, 21), w = detFill(g.K * g.C, 22), bias = detFill(g.K, 23);
@@ -326,7 +334,7 @@ describe('prepared 1x1 convolution on small planes: the pixel-rows kernel [nativ
       assertClose(acc, reference(be, g, x, w, null, bias, res, true), `forced ${isa}, in place`);
     }
     be.setIsa('avx512');
-    // padding spelled later (7x7 -> 9x9 output): the GEMM path from the weights unpacked
+    // padding spelled later (7x7 -> 9x9 output): through im2col
     const gp = geometry({ ...g, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 });
     const y = new Float32Array(g.N * g.K * 81);
     be.conv2dForwardPrepared(gp, x, p, null, false, y);

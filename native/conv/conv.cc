@@ -316,7 +316,8 @@ void ConvWeights::prepare(const ConvGeometry& g, const float* w, const float* sc
       next->winograd.prepare(g, ws, winograd_tile(g));
       break;
     case ConvAlgorithm::Gemm1x1:
-      if (pixel_rows_preferred(g)) {
+    case ConvAlgorithm::Im2colGemm:
+      if (pixel_rows_preferred(g) && !covers_whole_input(g)) {
         next->pixel_rows.resize(pixel_rows_packed_floats(g));
         pixel_rows_pack(g, ws, next->pixel_rows.data());
         break;
@@ -380,15 +381,7 @@ void conv2d_forward(const ConvGeometry& g, const float* x, const ConvWeights& w,
     // (its output stage reads each residual value just before writing that y)
     const bool accumulate = residual != nullptr && residual == y;
     if (accumulate) ep.residual = nullptr;
-    if (is_direct_1x1(g)) {
-      pixel_rows_forward(g, x, w.impl_->pixel_rows.data(), ep, accumulate, y);
-    } else {
-      // Prepared unpadded, now padded: the GEMM path from the weights unpacked again.
-      thread_local std::vector<float> plain;
-      plain.resize(static_cast<size_t>(g.K * g.C));
-      pixel_rows_unpack(g, w.impl_->pixel_rows.data(), plain.data());
-      forward_gemm(g, x, plain.data(), nullptr, ep, y, accumulate);
-    }
+    pixel_rows_forward(g, x, w.impl_->pixel_rows.data(), ep, accumulate, y);
     return;
   }
   std::vector<float> shortcut;
@@ -443,14 +436,9 @@ void conv2d_forward_split(const ConvGeometry& g, const float* x, const ConvWeigh
     ep.relu = relu;
     ep.parts = parts;
     ep.part_count = count;
-    if (!w.impl_->pixel_rows.empty() && is_direct_1x1(g)) {
+    if (!w.impl_->pixel_rows.empty())
       pixel_rows_forward(g, x, w.impl_->pixel_rows.data(), ep, false, nullptr);
-    } else if (!w.impl_->pixel_rows.empty()) {
-      thread_local std::vector<float> plain;
-      plain.resize(static_cast<size_t>(g.K * g.C));
-      pixel_rows_unpack(g, w.impl_->pixel_rows.data(), plain.data());
-      forward_gemm(g, x, plain.data(), nullptr, ep, nullptr);
-    } else
+    else
       forward_gemm(g, x, nullptr, w.impl_->packs.data(), ep, nullptr);
     return;
   }

@@ -1,8 +1,9 @@
-// 1x1 stride-1 convolution of small output planes (ResNet's and GoogLeNet's 7x7 stages)
-// with prepared weights: "pixel rows".
+// GEMM-shaped convolutions into small output planes (ResNet's and GoogLeNet's 7x7 stages)
+// with prepared weights: "pixel rows". 1x1 stride-1 layers read the input in place; the
+// others (stride 2, 5x5, ...) read an im2col matrix of one image at a time.
 //
 // The GEMM path computes Y (K x P) = W (K x C) * X (C x P) with SIMD vectors along the P
-// output pixels of an image. On a 7x7 plane 49 pixels fill 64 lanes, and on 14x14 196 of
+// output pixels of an image (C: the reduction, input channels or im2col rows). On a 7x7 plane 49 pixels fill 64 lanes, and on 14x14 196 of
 // 208; the weights, broadcast one value per row, are re-read for every 32 pixels. Here the
 // vectors run along the output channels instead: a register tile is up to 14 pixels (a
 // row each, their input values broadcast) x 32 output channels (two vectors of weights),
@@ -11,7 +12,7 @@
 // channels come in blocks of 32 (any K; the last block zero-padded in the packed weights)
 // and pixels in blocks of 14, so a 7x7 plane wastes no lanes.
 //
-// Packed weights: [ceil(K/32)][C][32], zero-padded past K; the layout does not depend on
+// Packed weights: [ceil(K/32)][C*R*S][32], zero-padded past K; the layout does not depend on
 // the ISA. The AVX-512 kernel is the fast one (pixel_rows_preferred asks for it); the
 // baseline build is a plain loop over the same layout, used when the ISA is forced below
 // AVX-512 after the weights were prepared.
@@ -30,24 +31,29 @@ namespace conv_detail {
 constexpr int64_t kPixelRowsChannels = 32;  // output channels per weight block
 constexpr int64_t kPixelRowsPixels = 14;    // pixels per register tile
 
-// Whether prepared weights for a 1x1 stride-1 geometry should take this layout (groups 1,
-// AVX-512, small output planes).
+// Whether prepared weights for a geometry the GEMM paths would run (im2col-gemm, gemm-1x1)
+// should take this layout (groups 1, AVX-512, small output planes).
 bool pixel_rows_preferred(const ConvGeometry& g);
 size_t pixel_rows_packed_floats(const ConvGeometry& g);
-// packed <- w [K, C] in the layout above.
+// packed <- w [K, C*R*S] in the layout above.
 void pixel_rows_pack(const ConvGeometry& g, const float* w, float* packed);
-// w [K, C] <- packed (for a call whose padding no longer fits this kernel).
-void pixel_rows_unpack(const ConvGeometry& g, const float* packed, float* w);
-// y = epilogue(conv(x, w)) for a 1x1 stride-1 unpadded (bottom padding <= 0) geometry with
-// groups 1. accumulate: y holds the residual and the products are added onto it (then the
-// bias and ReLU); ep.residual is then null. ep.parts: the output channels split among
-// destinations (y unused).
+// y = epilogue(conv(x, w)) for any geometry of the prepared filter with groups 1.
+// accumulate: y holds the residual and the products are added onto it (then the bias and
+// ReLU); ep.residual is then null. ep.parts: the output channels split among destinations
+// (y unused).
 void pixel_rows_forward(const ConvGeometry& g, const float* x, const float* packed,
                         const ConvEpilogue& ep, bool accumulate, float* y);
 
+// The reduction operand of images [n0, n0 + count): image n's value for reduction index c
+// at output pixel p is x[(n - n0)*image_stride + c*channel_stride + p], c < depth.
+struct PixelRowsInput {
+  const float* x;
+  int64_t depth, channel_stride, image_stride, n0, count;
+};
+
 namespace pr_avx512 {
-void forward(const ConvGeometry& g, const float* x, const float* packed, const ConvEpilogue& ep,
-             bool accumulate, float* y);
+void forward(const ConvGeometry& g, const PixelRowsInput& in, const float* packed,
+             const ConvEpilogue& ep, bool accumulate, float* y);
 }
 
 // Where output channel k of image n starts (NCHW, a strided y, or a part of a split output).

@@ -102,30 +102,31 @@ constexpr std::array<TileFn, MR> kTiles = make_table(std::make_integer_sequence<
 
 }  // namespace
 
-void forward(const ConvGeometry& g, const float* x, const float* packed, const ConvEpilogue& ep,
-             bool accumulate, float* y) {
-  const int64_t HW = g.H * g.W, P = g.out_h() * g.out_w();
+void forward(const ConvGeometry& g, const PixelRowsInput& in, const float* packed,
+             const ConvEpilogue& ep, bool accumulate, float* y) {
+  const int64_t P = g.out_h() * g.out_w(), C = in.depth;
   const int64_t kblocks = (g.K + NC - 1) / NC, pblocks = (P + MR - 1) / MR;
   // Images in groups whose inputs stay in L2 (about 1 MiB) while every channel block's
   // weights pass over them: the weights are read once per group, not once per image.
-  const int64_t image_floats = g.C * HW;
+  const int64_t image_floats = C * in.channel_stride;
   int64_t group = (int64_t(1) << 18) / (image_floats > 0 ? image_floats : 1);
   if (group < 1) group = 1;
-  if (group > g.N) group = g.N;
+  if (group > in.count) group = in.count;
   const int64_t group_units = group * kblocks * pblocks;
-  const int64_t units = g.N * kblocks * pblocks;
-  const int nt = kernel_threads_for(double(g.N) * double(g.K) * double(g.C) * double(P));
+  const int64_t units = in.count * kblocks * pblocks;
+  const int nt = kernel_threads_for(double(in.count) * double(g.K) * double(C) * double(P));
   auto run = [&](int64_t u0, int64_t u1) {
     for (int64_t u = u0; u < u1; u++) {
       // Pixel blocks innermost, then the group's images, then the channel blocks.
       const int64_t gi = u / group_units, r = u - gi * group_units;
-      const int64_t ng = g.N - gi * group < group ? g.N - gi * group : group;
+      const int64_t ng = in.count - gi * group < group ? in.count - gi * group : group;
       const int64_t kb = r / (ng * pblocks), rest = r % (ng * pblocks);
-      const int64_t n = gi * group + rest / pblocks, pb = rest % pblocks;
-      TileOut o{&g, &ep, y, accumulate, n, kb * NC, g.K - kb * NC < NC ? g.K - kb * NC : NC,
-                pb * MR, P};
+      const int64_t i = gi * group + rest / pblocks, pb = rest % pblocks;
+      TileOut o{&g, &ep, y, accumulate, in.n0 + i, kb * NC,
+                g.K - kb * NC < NC ? g.K - kb * NC : NC, pb * MR, P};
       const int64_t rows = P - o.p0 < MR ? P - o.p0 : MR;
-      kTiles[rows - 1](g.C, x + n * g.C * HW + o.p0, HW, packed + kb * g.C * NC, o);
+      kTiles[rows - 1](C, in.x + i * in.image_stride + o.p0, in.channel_stride,
+                       packed + kb * C * NC, o);
     }
   };
   if (nt <= 1) {

@@ -29,6 +29,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 #include "../sgemm_kernels.h"
+#include "receptive/avx512_rows.h"
 
 namespace receptive {
 namespace gemm {
@@ -218,35 +219,6 @@ void kernel_14x32(int64_t k, const float* a, int64_t rs_a, int64_t cs_a, const f
     kTilesRowMajor.fn[m - 1][v](k, a, rs_a, bp, ldbp, c, ldc, n, alpha, beta, pf, pf_ld, ep);
 }
 
-// In-register transpose of a 16x16 block: r[i] holds row i on entry, column i on exit.
-inline void transpose16(__m512 r[16]) {
-  __m512 t[16];
-  for (int i = 0; i < 16; i += 2) {
-    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-  }
-  // Pairs of 64-bit elements.
-  for (int i = 0; i < 16; i += 4) {
-    const __m512d a = _mm512_castps_pd(t[i]), b = _mm512_castps_pd(t[i + 1]);
-    const __m512d c = _mm512_castps_pd(t[i + 2]), d = _mm512_castps_pd(t[i + 3]);
-    r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
-    r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
-    r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
-    r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
-  }
-  // 128-bit lanes: combine rows i and i+4 of each group of 8, then of 16.
-  for (int i = 0; i < 16; i += 8) {
-    for (int j = 0; j < 4; j++) {
-      t[i + j] = _mm512_shuffle_f32x4(r[i + j], r[i + j + 4], 0x88);
-      t[i + j + 4] = _mm512_shuffle_f32x4(r[i + j], r[i + j + 4], 0xdd);
-    }
-  }
-  for (int j = 0; j < 8; j++) {
-    r[j] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0x88);
-    r[j + 8] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0xdd);
-  }
-}
-
 // Transposes `rows` (<= 16) source rows of `cols` (<= 16) floats at stride ld into
 // destination rows of `width` floats (only the first `keep` lanes are stored): the
 // destination row q receives src[0..rows)[q], zero past `rows`.
@@ -256,7 +228,7 @@ inline void transpose_block(const float* src, int64_t ld, int rows, int cols, fl
   const __mmask16 cm = col_mask(cols);
   for (int i = 0; i < 16; i++)
     r[i] = i < rows ? _mm512_maskz_loadu_ps(cm, src + i * ld) : _mm512_setzero_ps();
-  transpose16(r);
+  avx512_rows::transpose16(r);
   for (int q = 0; q < cols; q++) _mm512_mask_storeu_ps(dst + q * dst_stride, keep, r[q]);
 }
 

@@ -386,8 +386,8 @@ describeEachBackend('Conv2d.fusedForward and the per-layer prepared weights', (n
       assertClose(got.data, modulePath(conv, bn, x, residual, relu).data, `residual=${!!residual} relu=${relu}`);
     }
     const info = conv.preparedInfo();
-    assert.ok(info && typeof info.algorithm === 'string' && info.bytes > 0);
-    if (name === 'js') assert.strictEqual(info.algorithm, 'js');
+    assert.ok(info && typeof info.algorithm === 'string' && typeof info.kernel === 'string' && info.bytes > 0);
+    if (name === 'js') assert.strictEqual(info.kernel, 'js');
   });
 
   it('into: writes each image into the channels of a wider tensor, as a concatenation would hold them', function () {

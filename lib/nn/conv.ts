@@ -228,8 +228,9 @@ abstract class ConvNd extends Module {
     });
   }
 
-  /** The weights prepared for the inference path (algorithm, bytes), or null before any. */
-  preparedInfo(): { algorithm: string; bytes: number } | null {
+  /** The weights prepared for the inference path (algorithm, kernel, bytes), or null before
+   *  any. */
+  preparedInfo(): { algorithm: string; kernel: string; bytes: number } | null {
     return this.inference.describe();
   }
 

@@ -130,9 +130,10 @@ export class PreparedWeights {
     this.lastSiblings = null;
   }
 
-  /** The prepared form's algorithm and size, or null when none is held. */
-  describe(): { algorithm: string; bytes: number } | null {
-    return this.prepared ? { algorithm: this.prepared.algorithm, bytes: this.prepared.bytes } : null;
+  /** The prepared form's algorithm, kernel and size, or null when none is held. */
+  describe(): { algorithm: string; kernel: string; bytes: number } | null {
+    const p = this.prepared;
+    return p ? { algorithm: p.algorithm, kernel: p.kernel, bytes: p.bytes } : null;
   }
 }
 

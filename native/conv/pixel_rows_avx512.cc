@@ -1,5 +1,7 @@
-// The AVX-512 pixel-rows 1x1 convolution (pixel_rows.h): a tile of up to 14 pixels x 32
-// output channels, 28 zmm accumulators, summed over every input channel in registers.
+// The AVX-512 pixel-rows convolution (pixel_rows.h): a tile of up to 14 pixels x 32 output
+// channels, 28 zmm accumulators, summed over the whole reduction (input channels, or im2col
+// rows) in registers. Prefetches are hints: past the end of x or the weights they read
+// nothing.
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -22,7 +24,7 @@ constexpr int64_t NC = kPixelRowsChannels;
 // block's first pixel block reads them from L3 (ResNet-50 batch 1: 26.6 -> 24.0 ms).
 constexpr int64_t kWeightsAhead = 16;
 
-// acc[i][v] = sum_c x[c*hw + i] * wp[c*32 + 16v .. +16], i < ROWS. Per input channel: two
+// acc[i][v] = sum_c x[c*hw + i] * wp[c*32 + 16v .. +16], i < ROWS. Per reduction step: two
 // weight vectors and ROWS broadcasts feed 2*ROWS FMAs.
 template <int ROWS>
 inline void accumulate_tile(int64_t C, const float* x, int64_t hw, const float* wp,

@@ -328,6 +328,23 @@ describe('prepared 1x1 convolution on small planes: the pixel-rows kernel [nativ
     }
   });
 
+  it('runs a large plane with weights prepared on a small one, in bands of output rows', function () {
+    // 3x3 stride 2: prepared for 14x14 -> 7x7, then 64x64 -> 32x32 (576 x 32 floats a row:
+    // bands of 14, 14 and 4 rows under the 1 MiB column budget)
+    const S2 = { R: 3, S: 3, strideH: 2, strideW: 2, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 };
+    const small = geometry({ ...S2, N: 1, C: 64, K: 40, H: 14, W: 14 });
+    const w = detFill(40 * 64 * 9, 31), bias = detFill(40, 32);
+    const p = be.prepareConv2d(small, w, null, bias);
+    const g = geometry({ ...S2, N: 2, C: 64, K: 40, H: 64, W: 64 });
+    const x = detFill(g.N * g.C * g.H * g.W, 33), residual = detFill(g.N * g.K * 32 * 32, 34);
+    const y = new Float32Array(residual.length).fill(NaN);
+    be.conv2dForwardPrepared(g, x, p, residual, true, y);
+    assertClose(y, reference(be, g, x, w, null, bias, residual, true), `${p.kernel}: 64x64`);
+    const acc = Float32Array.from(residual);
+    be.conv2dForwardPrepared(g, x, p, acc, false, acc);
+    assertClose(acc, reference(be, g, x, w, null, bias, residual, false), `${p.kernel}: 64x64 in place`);
+  });
+
   it('keeps working after the ISA is forced lower, and for a padded call of its 1x1 filter', function () {
     if (!avx512()) this.skip();
     const g = geometry({ ...P0, N: 3, C: 19, K: 37, H: 7, W: 7 });

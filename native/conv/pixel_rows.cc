@@ -49,7 +49,7 @@ namespace {
 void forward_baseline(const ConvGeometry& g, const PixelRowsInput& in, const float* packed,
                       const ConvEpilogue& ep, bool accumulate, float* y) {
   const int64_t P = g.out_h() * g.out_w();
-  const int nt = kernel_threads_for(double(in.count) * g.K * in.depth * P);
+  const int nt = kernel_threads_for(double(in.count) * g.K * in.depth * in.pn);
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
   for (int64_t nk = 0; nk < in.count * g.K; nk++) {
     const int64_t n = in.n0 + nk / g.K, k = nk % g.K;
@@ -58,10 +58,10 @@ void forward_baseline(const ConvGeometry& g, const PixelRowsInput& in, const flo
     const float* xn = in.x + (n - in.n0) * in.image_stride;
     float* out = pixel_rows_out(g, ep, y, n, k, P);
     const float* res = ep.residual ? ep.residual + (n * g.K + k) * P : nullptr;
-    for (int64_t p = 0; p < P; p++) {
+    for (int64_t p = in.p0; p < in.p0 + in.pn; p++) {
       float s = 0.f;
       for (int64_t c = 0; c < in.depth; c++)
-        s += wk[c * kPixelRowsChannels] * xn[c * in.channel_stride + p];
+        s += wk[c * kPixelRowsChannels] * xn[c * in.channel_stride + (p - in.p0)];
       if (accumulate) s += out[p];
       if (ep.bias) s += ep.bias[k];
       if (res) s += res[p];
@@ -85,17 +85,24 @@ void pixel_rows_forward(const ConvGeometry& g, const float* x, const float* pack
                         const ConvEpilogue& ep, bool accumulate, float* y) {
   const int64_t HW = g.H * g.W, P = g.out_h() * g.out_w();
   if (is_direct_1x1(g)) {
-    run(g, {x, g.C, HW, g.C * HW, 0, g.N}, packed, ep, accumulate, y);
+    run(g, {x, g.C, HW, g.C * HW, 0, g.N, 0, P}, packed, ep, accumulate, y);
     return;
   }
-  // One image's im2col matrix at a time (CRS x P: about 1 MiB for ResNet-50's 3x3 stride 2
-  // into 7x7), then its tiles.
-  const int64_t CRS = g.C * g.R * g.S;
-  float* col = thread_scratch(0, static_cast<size_t>(CRS * P));
+  // One image's im2col matrix at a time, in bands of output rows whose columns stay within
+  // the GEMM path's budget (1 MiB: ResNet-50's 3x3 stride 2 into 7x7 is one band; weights
+  // prepared on a small plane may meet a large one), then the band's tiles.
+  const int64_t CRS = g.C * g.R * g.S, OH = g.out_h(), OW = g.out_w();
+  int64_t band = kColumnBudget / (CRS * OW > 0 ? CRS * OW : 1);
+  if (band < 1) band = 1;
+  if (band > OH) band = OH;
+  float* col = thread_scratch(0, static_cast<size_t>(CRS * band * OW));
   const int nt = kernel_threads();
   for (int64_t n = 0; n < g.N; n++) {
-    im2col_rows(g, g.C, x + n * g.C * HW, 0, g.out_h(), col, P, nt);
-    run(g, {col, CRS, P, 0, n, 1}, packed, ep, accumulate, y);
+    for (int64_t oh0 = 0; oh0 < OH; oh0 += band) {
+      const int64_t oh1 = oh0 + band < OH ? oh0 + band : OH, cols = (oh1 - oh0) * OW;
+      im2col_rows(g, g.C, x + n * g.C * HW, oh0, oh1, col, cols, nt);
+      run(g, {col, CRS, cols, 0, n, 1, oh0 * OW, cols}, packed, ep, accumulate, y);
+    }
   }
 }
 

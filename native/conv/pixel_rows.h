@@ -44,11 +44,12 @@ void pixel_rows_pack(const ConvGeometry& g, const float* w, float* packed);
 void pixel_rows_forward(const ConvGeometry& g, const float* x, const float* packed,
                         const ConvEpilogue& ep, bool accumulate, float* y);
 
-// The reduction operand of images [n0, n0 + count): image n's value for reduction index c
-// at output pixel p is x[(n - n0)*image_stride + c*channel_stride + p], c < depth.
+// The reduction operand of images [n0, n0 + count) and output pixels [p0, p0 + pn): image
+// n's value for reduction index c at pixel p is
+// x[(n - n0)*image_stride + c*channel_stride + (p - p0)], c < depth.
 struct PixelRowsInput {
   const float* x;
-  int64_t depth, channel_stride, image_stride, n0, count;
+  int64_t depth, channel_stride, image_stride, n0, count, p0, pn;
 };
 
 namespace pr_avx512 {

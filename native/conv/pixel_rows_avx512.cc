@@ -107,7 +107,7 @@ constexpr std::array<TileFn, MR> kTiles = make_table(std::make_integer_sequence<
 void forward(const ConvGeometry& g, const PixelRowsInput& in, const float* packed,
              const ConvEpilogue& ep, bool accumulate, float* y) {
   const int64_t P = g.out_h() * g.out_w(), C = in.depth;
-  const int64_t kblocks = (g.K + NC - 1) / NC, pblocks = (P + MR - 1) / MR;
+  const int64_t kblocks = (g.K + NC - 1) / NC, pblocks = (in.pn + MR - 1) / MR;
   // Images in groups whose inputs stay in L2 (about 1 MiB) while every channel block's
   // weights pass over them: the weights are read once per group, not once per image.
   const int64_t image_floats = C * in.channel_stride;
@@ -116,7 +116,7 @@ void forward(const ConvGeometry& g, const PixelRowsInput& in, const float* packe
   if (group > in.count) group = in.count;
   const int64_t group_units = group * kblocks * pblocks;
   const int64_t units = in.count * kblocks * pblocks;
-  const int nt = kernel_threads_for(double(in.count) * double(g.K) * double(C) * double(P));
+  const int nt = kernel_threads_for(double(in.count) * double(g.K) * double(C) * double(in.pn));
   auto run = [&](int64_t u0, int64_t u1) {
     for (int64_t u = u0; u < u1; u++) {
       // Pixel blocks innermost, then the group's images, then the channel blocks.
@@ -125,9 +125,9 @@ void forward(const ConvGeometry& g, const PixelRowsInput& in, const float* packe
       const int64_t kb = r / (ng * pblocks), rest = r % (ng * pblocks);
       const int64_t i = gi * group + rest / pblocks, pb = rest % pblocks;
       TileOut o{&g, &ep, y, accumulate, in.n0 + i, kb * NC,
-                g.K - kb * NC < NC ? g.K - kb * NC : NC, pb * MR, P};
-      const int64_t rows = P - o.p0 < MR ? P - o.p0 : MR;
-      kTiles[rows - 1](C, in.x + i * in.image_stride + o.p0, in.channel_stride,
+                g.K - kb * NC < NC ? g.K - kb * NC : NC, in.p0 + pb * MR, P};
+      const int64_t rows = in.pn - pb * MR < MR ? in.pn - pb * MR : MR;
+      kTiles[rows - 1](C, in.x + i * in.image_stride + pb * MR, in.channel_stride,
                        packed + kb * C * NC, o);
     }
   };

@@ -570,8 +570,17 @@ describeEachBackend('backend kernels', function (name, b) {
         b.conv2dForward(g, x, w, bias, want);
         const y = new Float32Array(want.length);
         let turned = false;
-        setImmediate(() => { turned = true; });
-        await b.conv2dForwardAsync(g, x, w, bias, y);
+        // On one kernel thread, so that the other core is free for this one: with every core
+        // busy in the convolution, a loaded machine could leave this thread unscheduled
+        // until the worker finished (a CI run saw that once).
+        const threads0 = b.getNumThreads();
+        b.setNumThreads(1);
+        try {
+          setImmediate(() => { turned = true; });
+          await b.conv2dForwardAsync(g, x, w, bias, y);
+        } finally {
+          b.setNumThreads(threads0);
+        }
         assert.ok(turned, 'a setImmediate callback ran before the convolution finished');
         assert.deepStrictEqual(y, want);
       });

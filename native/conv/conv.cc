@@ -278,7 +278,7 @@ void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, const
 
 struct ConvWeights::Impl {
   std::vector<SgemmPackedA> packs;  // GEMM paths: one per group
-  std::vector<float> pixel_rows;    // 1x1 on small planes: pixel_rows.h's layout, no packs
+  std::vector<float> pixel_rows;    // GEMM-path layers into small planes: pixel_rows.h
   std::vector<float> plain;         // the scaled weights, for the direct kernels
   std::vector<float> bias;          // [K], empty when none
   conv_detail::WinogradWeights winograd;  // Winograd: transformed filters (no GEMM packs)
@@ -317,7 +317,7 @@ void ConvWeights::prepare(const ConvGeometry& g, const float* w, const float* sc
       break;
     case ConvAlgorithm::Gemm1x1:
     case ConvAlgorithm::Im2colGemm:
-      if (pixel_rows_preferred(g) && !covers_whole_input(g)) {
+      if (pixel_rows_preferred(g)) {  // (never one output pixel: that is one GEMM)
         next->pixel_rows.resize(pixel_rows_packed_floats(g));
         pixel_rows_pack(g, ws, next->pixel_rows.data());
         break;

@@ -1,5 +1,5 @@
-// Pixel-rows 1x1 convolution (pixel_rows.h): the choice, the weight layout, the dispatch,
-// and the baseline build (a plain loop over the packed weights).
+// Pixel-rows convolution (pixel_rows.h): the choice, the weight layout, the dispatch, the
+// im2col bands, and the baseline build (a plain loop over the packed weights).
 #include "pixel_rows.h"
 
 #include "conv_plan.h"

@@ -3,14 +3,14 @@
 // others (stride 2, 5x5, ...) read an im2col matrix of one image at a time.
 //
 // The GEMM path computes Y (K x P) = W (K x C) * X (C x P) with SIMD vectors along the P
-// output pixels of an image (C: the reduction, input channels or im2col rows). On a 7x7 plane 49 pixels fill 64 lanes, and on 14x14 196 of
-// 208; the weights, broadcast one value per row, are re-read for every 32 pixels. Here the
-// vectors run along the output channels instead: a register tile is up to 14 pixels (a
-// row each, their input values broadcast) x 32 output channels (two vectors of weights),
-// summed over all C input channels in registers, then transposed into the NCHW output
-// while the output stage (bias, residual or accumulation, ReLU) runs on it. Output
-// channels come in blocks of 32 (any K; the last block zero-padded in the packed weights)
-// and pixels in blocks of 14, so a 7x7 plane wastes no lanes.
+// output pixels of an image (C: the reduction, input channels or im2col rows): a 7x7
+// plane's 49 pixels fill 49 of 64 lanes, and the weights, broadcast one value per row, are
+// re-read for every 32 pixels. Here the vectors run along the output channels instead: a
+// register tile is up to 14 pixels (their input values broadcast) x 32 output channels
+// (two vectors of weights), summed over the whole reduction in registers, then transposed
+// into the NCHW output while the output stage (bias, residual or accumulation, ReLU) runs
+// on it. Output channels come in blocks of 32 (any K; the last block zero-padded in the
+// packed weights) and pixels in blocks of 14, so a 7x7 plane wastes no lanes.
 //
 // Packed weights: [ceil(K/32)][C*R*S][32], zero-padded past K; the layout does not depend on
 // the ISA. The AVX-512 kernel is the fast one (pixel_rows_preferred asks for it); the

@@ -1,6 +1,7 @@
 // AVX-512 helpers for row kernels that walk 16 output columns at a time (pooling and
 // depthwise convolution), and the 16x16 transpose of the kernels whose register tiles run
-// along output channels (direct small-channel and pixel-rows convolution). Included only by the translation units built with AVX-512.
+// along output channels (direct small-channel, pixel-rows convolution, GEMM packing).
+// Included only by the translation units built with AVX-512.
 #pragma once
 #if defined(__AVX512F__)
 #include <immintrin.h>

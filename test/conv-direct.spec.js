@@ -51,6 +51,10 @@ const FIXED = [
   conv({ N: 2, C: 40, H: 13, W: 15, K: 37, R: 5, S: 5, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2 }),
   conv({ N: 2, C: 24, H: 15, W: 17, K: 20, R: 3, S: 3, strideH: 2, strideW: 2,
     padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 }),
+  // rows of at most half a tile, which go two at a time: an odd row count (one row left
+  // alone), and reductions long enough to run in chunks of taps (wide and narrow tiles)
+  conv({ N: 2, C: 24, H: 9, W: 9, K: 40, R: 5, S: 5, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 }),
+  conv({ N: 1, C: 20, H: 13, W: 12, K: 12, R: 5, S: 5 }),
 ];
 
 function randomConv() {

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "direct_small.h"
 #include "receptive/threading.h"
 
 namespace receptive {
@@ -43,6 +44,73 @@ struct Phase {
   PhaseAxis ph, pw;
   int64_t w_off, y_off;  // into the phase filters; into the phase outputs (per image group)
 };
+
+// Phase p as a forward convolution of gy (K channels) into C channels.
+ConvGeometry phase_geometry(const ConvGeometry& g, const Phase& p) {
+  ConvGeometry t = g;
+  t.C = g.K;
+  t.K = g.C;
+  t.H = g.out_h();
+  t.W = g.out_w();
+  t.R = p.ph.taps;
+  t.S = p.pw.taps;
+  t.stride_h = t.stride_w = 1;
+  t.pad_top = p.ph.pad_before;
+  t.pad_bottom = p.ph.pad_after;
+  t.pad_left = p.pw.pad_before;
+  t.pad_right = p.pw.pad_after;
+  return t;
+}
+
+// The phases in one pass of the direct kernel (DirectPhases, direct_small.h), where the
+// forward would run them on that kernel and they are alike: sh x sw phases of the same
+// taps and output sizes (transposed-style layers, filters a multiple of the stride). Each
+// work item then builds its panel of gy rows once for all phases, and the phases write
+// their interleaved rows and columns of gx straight away, with no phase outputs to store
+// and interleave afterwards (transposed 4x4 s2 C64 28x28 -> 32 at batch 8: see
+// bench/README.md). False where that does not apply.
+bool phases_in_one_pass(const ConvGeometry& g, const std::vector<Phase>& phases,
+                        const float* gy, const float* wphases, float* gx) {
+  const size_t count = phases.size();
+  if (count == 0 || count > 4 || static_cast<int64_t>(count) != g.stride_h * g.stride_w)
+    return false;
+  const Phase& p0 = phases[0];
+  int64_t top = 0, left = 0;
+  for (const Phase& p : phases) {
+    if (p.ph.taps == 0 || p.pw.taps == 0 || p.ph.taps != p0.ph.taps ||
+        p.pw.taps != p0.pw.taps || p.ph.out_len != p0.ph.out_len ||
+        p.pw.out_len != p0.pw.out_len)
+      return false;
+    top = std::max(top, p.ph.pad_before);
+    left = std::max(left, p.pw.pad_before);
+  }
+  ConvGeometry t = phase_geometry(g, p0);
+  if (conv2d_algorithm(t) != ConvAlgorithm::DirectSmall) return false;
+  // The phases' window with the largest paddings before; the same output size.
+  t.pad_top = top;
+  t.pad_left = left;
+  t.pad_bottom = p0.ph.out_len - 1 + p0.ph.taps - t.H - top;
+  t.pad_right = p0.pw.out_len - 1 + p0.pw.taps - t.W - left;
+  const size_t per = direct_small_packed_floats(t);
+  thread_local std::vector<float> packed;
+  packed.resize(per * count);
+  DirectPhases d{};
+  d.count = static_cast<int>(count);
+  for (size_t j = 0; j < count; j++) {
+    const Phase& p = phases[j];
+    direct_small_pack(t, wphases + p.w_off, packed.data() + j * per);
+    d.packed[j] = packed.data() + j * per;
+    d.shift_rows[j] = top - p.ph.pad_before;
+    d.shift_cols[j] = left - p.pw.pad_before;
+    d.out_offset[j] = p.a * g.W + p.b;
+  }
+  d.image = g.C * g.H * g.W;
+  d.plane = g.H * g.W;
+  d.row = g.stride_h * g.W;
+  d.col = g.stride_w;
+  direct_small_forward(t, gy, nullptr, ConvEpilogue{}, gx, &d);
+  return true;
+}
 
 }  // namespace
 
@@ -89,7 +157,6 @@ void backward_input_phases(const ConvGeometry& g, const float* gy, const float* 
   // The phase filters [C, K/groups, T_h, T_w]: w[k, c, rho_h + sh*(T_h-1-j), ...] per group.
   thread_local std::vector<float> wbuf, ybuf;
   wbuf.resize(static_cast<size_t>(w_floats));
-  ybuf.resize(static_cast<size_t>(g.N * g.C * y_plane));
   for (const Phase& p : phases) {
     const int64_t th = p.ph.taps, tw = p.pw.taps;
     float* wp = wbuf.data() + p.w_off;
@@ -104,6 +171,8 @@ void backward_input_phases(const ConvGeometry& g, const float* gy, const float* 
                   src[(p.ph.rho + sh * (th - 1 - j)) * g.S + p.pw.rho + sw * (tw - 1 - jj)];
         }
   }
+  if (phases_in_one_pass(g, phases, gy, wbuf.data(), gx)) return;
+  ybuf.resize(static_cast<size_t>(g.N * g.C * y_plane));
   for (const Phase& p : phases) {
     const int64_t plane = p.ph.out_len * p.pw.out_len;
     float* yp = ybuf.data() + p.y_off * g.N * g.C;
@@ -111,19 +180,7 @@ void backward_input_phases(const ConvGeometry& g, const float* gy, const float* 
       std::fill(yp, yp + g.N * g.C * plane, 0.f);  // no filter tap reaches these inputs
       continue;
     }
-    ConvGeometry t = g;
-    t.C = g.K;
-    t.K = g.C;
-    t.H = OH;
-    t.W = OW;
-    t.R = p.ph.taps;
-    t.S = p.pw.taps;
-    t.stride_h = t.stride_w = 1;
-    t.pad_top = p.ph.pad_before;
-    t.pad_bottom = p.ph.pad_after;
-    t.pad_left = p.pw.pad_before;
-    t.pad_right = p.pw.pad_after;
-    conv2d_forward(t, gy, wbuf.data() + p.w_off, static_cast<const float*>(nullptr), yp);
+    conv2d_forward(phase_geometry(g, p), gy, wbuf.data() + p.w_off, static_cast<const float*>(nullptr), yp);
   }
   // Each plane of gx from its phases, while it is in cache.
   const int64_t planes = g.N * g.C;

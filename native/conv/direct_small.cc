@@ -61,15 +61,15 @@ void direct_small_pack(const ConvGeometry& g, const float* w, float* packed) {
 }
 
 void direct_small_forward(const ConvGeometry& g, const float* x, const float* packed,
-                          const ConvEpilogue& ep, float* y) {
+                          const ConvEpilogue& ep, float* y, const DirectPhases* phases) {
 #if defined(__x86_64__)
   switch (active_isa()) {
-    case Isa::Avx512: return ds_avx512::forward(g, x, packed, ep, y);
-    case Isa::Avx2: return ds_avx2::forward(g, x, packed, ep, y);
-    default: return ds_baseline::forward(g, x, packed, ep, y);
+    case Isa::Avx512: return ds_avx512::forward(g, x, packed, ep, y, phases);
+    case Isa::Avx2: return ds_avx2::forward(g, x, packed, ep, y, phases);
+    default: return ds_baseline::forward(g, x, packed, ep, y, phases);
   }
 #else
-  ds_baseline::forward(g, x, packed, ep, y);
+  ds_baseline::forward(g, x, packed, ep, y, phases);
 #endif
 }
 

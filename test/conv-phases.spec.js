@@ -1,8 +1,9 @@
 // The input gradient of a strided convolution by output phases (native/conv/
 // backward_input_phases.cc), which is also the forward of a transposed convolution. On the
-// transposed-style shapes below (filters a multiple of the stride, 8 to 32 channels per
-// group, planes of 28 phase rows or more) the automatic choice runs every phase in one
-// pass of the direct kernel, each writing its own interleaved rows and columns of gx; it
+// shapes below (transposed-style filters a multiple of the stride, and 3x3 stride 2 with
+// its 1x1 to 2x2 phases; 8 to 32 channels per group, planes of 28 phase rows or more) the
+// automatic choice runs every phase in one pass of the direct kernel, each writing its own
+// interleaved rows and columns of gx; it
 // must agree with the JS backend, and leave no element of gx unwritten. An odd size (phases
 // of unequal sizes) takes the per-phase path. Each case runs on every ISA the CPU has (only
 // RECEPTIVE_ISA's when that is set) at 1 and 2 threads. CI also runs the backend specs with
@@ -24,6 +25,9 @@ const CASES = [
   conv({ N: 1, C: 32, H: 56, W: 60, K: 16, R: 4, S: 4, groups: 2 }),            // groups
   conv({ N: 2, C: 24, H: 64, W: 56, K: 12, R: 4, S: 4, padTop: 2, padBottom: 0, padLeft: 0, padRight: 2 }),  // asymmetric
   conv({ N: 1, C: 8, H: 57, W: 56, K: 8, R: 4, S: 4 }),                         // odd: per-phase path
+  // 3x3 s2: phases of 1x1, 1x2, 2x1 and 2x2 taps in one pass (ResNet's downsampling)
+  conv({ N: 2, C: 16, H: 56, W: 58, K: 24, R: 3, S: 3 }),
+  conv({ N: 1, C: 32, H: 60, W: 56, K: 40, R: 3, S: 3, groups: 2 }),
 ];
 
 const label = (g) => `N${g.N} C${g.C} ${g.H}x${g.W} K${g.K} k${g.R}x${g.S} s${g.strideH},${g.strideW} ` +

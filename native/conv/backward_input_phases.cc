@@ -45,6 +45,23 @@ struct Phase {
   int64_t w_off, y_off;  // into the phase filters; into the phase outputs (per image group)
 };
 
+// The phases of g (gx rows a + s*u, columns b + s*v), with their offsets into the phase
+// filters and the phase outputs, and the floats of each.
+void make_phases(const ConvGeometry& g, std::vector<Phase>* phases, int64_t* w_floats,
+                 int64_t* y_plane) {
+  phases->clear();
+  *w_floats = *y_plane = 0;
+  for (int64_t a = 0; a < g.stride_h && a < g.H; a++)
+    for (int64_t b = 0; b < g.stride_w && b < g.W; b++) {
+      Phase p{a, b, {}, {}, *w_floats, *y_plane};
+      phase_axis(a, g.stride_h, g.pad_top, g.R, g.H, g.out_h(), &p.ph);
+      phase_axis(b, g.stride_w, g.pad_left, g.S, g.W, g.out_w(), &p.pw);
+      *w_floats += g.C * (g.K / g.groups) * p.ph.taps * p.pw.taps;
+      *y_plane += p.ph.out_len * p.pw.out_len;
+      phases->push_back(p);
+    }
+}
+
 // Phase p as a forward convolution of gy (K channels) into C channels.
 ConvGeometry phase_geometry(const ConvGeometry& g, const Phase& p) {
   ConvGeometry t = g;
@@ -63,43 +80,61 @@ ConvGeometry phase_geometry(const ConvGeometry& g, const Phase& p) {
 }
 
 // The phases in one pass of the direct kernel (DirectPhases, direct_small.h), where the
-// forward would run them on that kernel and they are alike: sh x sw phases of the same
-// taps and output sizes (transposed-style layers, filters a multiple of the stride). Each
-// work item then builds its panel of gy rows once for all phases, and the phases write
-// their interleaved rows and columns of gx straight away, with no phase outputs to store
-// and interleave afterwards (transposed 4x4 s2 C64 28x28 -> 32 at batch 8: see
-// bench/README.md). False where that does not apply.
-bool phases_in_one_pass(const ConvGeometry& g, const std::vector<Phase>& phases,
-                        const float* gy, const float* wphases, float* gx) {
+// forward would run them on that kernel: sh x sw phases (up to 4) of the same output size,
+// each with at least one tap, those of more than one tap on the direct kernel (a 1x1
+// phase, which the forward gives the GEMM, runs in the pass too unless a policy forces
+// another path). Each work item then builds its panel of gy rows once for all phases,
+// and the phases write their interleaved rows and columns of gx straight away, with no
+// phase outputs to store and interleave afterwards (transposed 4x4 s2 C64 28x28 -> 32 at
+// batch 8: 1.40 -> 1.23 ms). False where that does not apply.
+bool one_pass_applies(const ConvGeometry& g, const std::vector<Phase>& phases) {
   const size_t count = phases.size();
   if (count == 0 || count > 4 || static_cast<int64_t>(count) != g.stride_h * g.stride_w)
     return false;
+  const ConvPolicy policy = conv_policy();
+  if (policy != ConvPolicy::Auto && policy != ConvPolicy::DirectSmall) return false;
+  for (const Phase& p : phases) {
+    if (p.ph.taps == 0 || p.pw.taps == 0 || p.ph.out_len != phases[0].ph.out_len ||
+        p.pw.out_len != phases[0].pw.out_len)
+      return false;
+    if (p.ph.taps * p.pw.taps > 1 &&
+        conv2d_algorithm(phase_geometry(g, p)) != ConvAlgorithm::DirectSmall)
+      return false;
+  }
+  return true;
+}
+
+bool phases_in_one_pass(const ConvGeometry& g, const std::vector<Phase>& phases,
+                        const float* gy, const float* wphases, float* gx) {
+  if (!one_pass_applies(g, phases)) return false;
+  const size_t count = phases.size();
   const Phase& p0 = phases[0];
   int64_t top = 0, left = 0;
   for (const Phase& p : phases) {
-    if (p.ph.taps == 0 || p.pw.taps == 0 || p.ph.taps != p0.ph.taps ||
-        p.pw.taps != p0.pw.taps || p.ph.out_len != p0.ph.out_len ||
-        p.pw.out_len != p0.pw.out_len)
-      return false;
     top = std::max(top, p.ph.pad_before);
     left = std::max(left, p.pw.pad_before);
   }
+  // The phases' window with the largest paddings before, and their output size.
   ConvGeometry t = phase_geometry(g, p0);
-  if (conv2d_algorithm(t) != ConvAlgorithm::DirectSmall) return false;
-  // The phases' window with the largest paddings before; the same output size.
   t.pad_top = top;
   t.pad_left = left;
   t.pad_bottom = p0.ph.out_len - 1 + p0.ph.taps - t.H - top;
   t.pad_right = p0.pw.out_len - 1 + p0.pw.taps - t.W - left;
-  const size_t per = direct_small_packed_floats(t);
   thread_local std::vector<float> packed;
-  packed.resize(per * count);
+  size_t total = 0, at[4];
+  for (size_t j = 0; j < count; j++) {
+    at[j] = total;
+    total += direct_small_packed_floats(phase_geometry(g, phases[j]));
+  }
+  packed.resize(total);
   DirectPhases d{};
   d.count = static_cast<int>(count);
   for (size_t j = 0; j < count; j++) {
     const Phase& p = phases[j];
-    direct_small_pack(t, wphases + p.w_off, packed.data() + j * per);
-    d.packed[j] = packed.data() + j * per;
+    direct_small_pack(phase_geometry(g, p), wphases + p.w_off, packed.data() + at[j]);
+    d.packed[j] = packed.data() + at[j];
+    d.taps_h[j] = p.ph.taps;
+    d.taps_w[j] = p.pw.taps;
     d.shift_rows[j] = top - p.ph.pad_before;
     d.shift_cols[j] = left - p.pw.pad_before;
     d.out_offset[j] = p.a * g.W + p.b;
@@ -126,34 +161,37 @@ bool backward_input_phases_apply(const ConvGeometry& g) {
 }
 
 bool backward_input_phases_preferred(const ConvGeometry& g) {
-  // Measured against GEMM + col2im (2 threads, batch 1 and 8): the phases win where each is
-  // at least a 2x2 filter, the output channels fit one direct-kernel tile and the phase
-  // planes are large (transposed 4x4 s2 into C8-C32 at 56x56-112x112 planes: 1.04-1.6x);
-  // they lose on 1x1 and 1xN phases (3x3 s2, 1x1 s2: 0.6-0.9x), few channels (C3: 0.4x)
-  // and 7x7 to 14x14 phases (the extra pass through the phase outputs).
+  if (!backward_input_phases_apply(g)) return false;
+  // Measured against GEMM + col2im (2 threads, batch 1 and 8).
+  // Phases in separate passes win where each is at least a 2x2 filter, the output channels
+  // fit one direct-kernel tile and the phase planes are large (transposed 4x4 s2 into
+  // C8-C32 at 56x56-112x112 planes: 1.04-1.6x); they lose on 1x1 and 1xN phases (3x3 s2,
+  // 1x1 s2: 0.6-0.9x), few channels (C3: 0.4x) and 7x7 to 14x14 phases (the extra pass
+  // through the phase outputs).
   const int64_t Cg = g.C / g.groups;
-  return backward_input_phases_apply(g) && g.R % g.stride_h == 0 && g.S % g.stride_w == 0 &&
-         g.R / g.stride_h >= 2 && g.S / g.stride_w >= 2 && Cg >= 8 && Cg <= 32 &&
-         g.H / g.stride_h >= 28 && g.W / g.stride_w >= 28;
+  const bool wide_planes = g.H / g.stride_h >= 28 && g.W / g.stride_w >= 28;
+  if (g.R % g.stride_h == 0 && g.S % g.stride_w == 0 && g.R / g.stride_h >= 2 &&
+      g.S / g.stride_w >= 2 && Cg >= 8 && Cg <= 32 && wide_planes)
+    return true;
+  // In one pass of the direct kernel, 1x1 and 1xN phases included: 3x3 s2 C64 and C128
+  // into 28x28 1.4-1.5x at batch 8 (C128 1.16x at batch 1), 5x5 s2 C32 1.7x, C64 112x112
+  // 1.5x. Not with big filters (C256 3x3: even at batch 8, 0.6x at batch 1, every work
+  // item streams all the phase filters), few channels (the stem: 0.6x), 14x14 phases.
+  std::vector<Phase> phases;
+  int64_t w_floats = 0, y_plane = 0;
+  make_phases(g, &phases, &w_floats, &y_plane);
+  return Cg >= 16 && g.K / g.groups * Cg * g.R * g.S <= (int64_t(1) << 18) && wide_planes &&
+         one_pass_applies(g, phases);
 }
 
 void backward_input_phases(const ConvGeometry& g, const float* gy, const float* w, float* gx) {
-  const int64_t sh = g.stride_h, sw = g.stride_w, OH = g.out_h(), OW = g.out_w();
+  const int64_t sh = g.stride_h, sw = g.stride_w;
   const int64_t Cg = g.C / g.groups, Kg = g.K / g.groups, HW = g.H * g.W;
   const int nt = kernel_threads();
   thread_local std::vector<Phase> phase_list;  // (read in the parallel loops through
   std::vector<Phase>& phases = phase_list;     // this shared reference)
-  phases.clear();
   int64_t w_floats = 0, y_plane = 0;
-  for (int64_t a = 0; a < sh && a < g.H; a++)
-    for (int64_t b = 0; b < sw && b < g.W; b++) {
-      Phase p{a, b, {}, {}, w_floats, y_plane};
-      phase_axis(a, sh, g.pad_top, g.R, g.H, OH, &p.ph);
-      phase_axis(b, sw, g.pad_left, g.S, g.W, OW, &p.pw);
-      w_floats += g.C * Kg * p.ph.taps * p.pw.taps;
-      y_plane += p.ph.out_len * p.pw.out_len;
-      phases.push_back(p);
-    }
+  make_phases(g, &phases, &w_floats, &y_plane);
   // The phase filters [C, K/groups, T_h, T_w]: w[k, c, rho_h + sh*(T_h-1-j), ...] per group.
   thread_local std::vector<float> wbuf, ybuf;
   wbuf.resize(static_cast<size_t>(w_floats));

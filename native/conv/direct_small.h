@@ -33,17 +33,19 @@ bool direct_small_preferred(const ConvGeometry& g);
 size_t direct_small_packed_floats(const ConvGeometry& g);
 // packed <- w [K, C/groups, R, S] in the layout above.
 void direct_small_pack(const ConvGeometry& g, const float* w, float* packed);
-// Up to four convolutions of one input that differ only in their filters and in a shift
-// of the input window, each writing its own rows and columns of one output: the output
-// phases of a strided input gradient (backward_input_phases.cc), run in one pass so that
-// each work item builds its panel of input rows once and the phases' interleaved outputs
-// are written while their lines are in cache. The geometry given with them has the
-// largest top and left paddings; phase j reads the window shift_rows[j] rows and
-// shift_cols[j] columns further on, and its output (n, k, oh, ow) goes to
-// y[out_offset[j] + n*image + k*plane + oh*row + ow*col]. No residual.
+// Up to four convolutions of one input that differ only in their filters (sizes
+// included) and in a shift of the input window, each writing its own rows and columns of
+// one output: the output phases of a strided input gradient (backward_input_phases.cc),
+// run in one pass so that each work item builds its panel of input rows once and the
+// phases' interleaved outputs are written while their lines are in cache. The geometry
+// given with them has the phases' output size and the largest top and left paddings;
+// phase j has a taps_h[j] x taps_w[j] filter (packed for that size), reads its window
+// shift_rows[j] rows and shift_cols[j] columns further on, and writes its output
+// (n, k, oh, ow) to y[out_offset[j] + n*image + k*plane + oh*row + ow*col]. No residual.
 struct DirectPhases {
   int count;
   const float* packed[4];
+  int64_t taps_h[4], taps_w[4];
   int64_t shift_rows[4], shift_cols[4], out_offset[4];
   int64_t image, plane, row, col;
 };

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "direct_wgrad.h"
+#include "input_panel.h"
 #include "receptive/avx512_rows.h"
 #include "receptive/threading.h"
 
@@ -160,28 +161,10 @@ void backward_weight(const ConvGeometry& g, const float* x, const float* gy, flo
     const int64_t oh0 = b * band, oh1 = oh0 + band < OH ? oh0 + band : OH;
     const int64_t rows = (oh1 - oh0 - 1) * sh + (R - 1) * dh + 1, P = (oh1 - oh0) * OW;
 
-    // The panel: input rows ih0 .. ih0+rows-1 of the group's channels, columns
-    // -pad_left .. Wp-1-pad_left, zeros outside the image.
+    // The panel: the item's input rows of the group's channels (input_panel.h).
     float* panel = thread_scratch(0, static_cast<size_t>(Cg * plane));
-    const int64_t ih0 = oh0 * sh - g.pad_top;
-    int64_t c_lo = g.pad_left < Wp ? g.pad_left : Wp;
-    int64_t c_hi = g.pad_left + g.W < Wp ? g.pad_left + g.W : Wp;
-    if (c_hi < c_lo) c_hi = c_lo;
-    for (int64_t c = 0; c < Cg; c++) {
-      const float* xc = x + (n * g.C + grp * Cg + c) * HW;
-      for (int64_t i = 0; i < rows; i++) {
-        float* dst = panel + c * plane + i * Wp;
-        const int64_t ih = ih0 + i;
-        if (ih < 0 || ih >= g.H) {
-          std::memset(dst, 0, sizeof(float) * Wp);
-          continue;
-        }
-        if (c_lo > 0) std::memset(dst, 0, sizeof(float) * c_lo);
-        if (c_hi > c_lo)
-          std::memcpy(dst + c_lo, xc + ih * g.W + (c_lo - g.pad_left), sizeof(float) * (c_hi - c_lo));
-        if (Wp > c_hi) std::memset(dst + c_hi, 0, sizeof(float) * (Wp - c_hi));
-      }
-    }
+    copy_input_panel(x + (n * g.C + grp * Cg) * HW, Cg, g.H, g.W, oh0 * sh - g.pad_top, rows,
+                     g.pad_left, Wp, plane, panel);
     float* gyt = thread_scratch(1, static_cast<size_t>(kblocks * P * KB));
     transpose_gy(gy + (n * g.K + grp * Kg) * OHW + oh0 * OW, OHW, Kg, P, gyt);
 

@@ -1,0 +1,38 @@
+// The zero-padded panel of input rows the direct kernels read (forward: direct_small,
+// weight gradient: direct_wgrad), so that their tap loops need no bounds checks for any
+// padding, stride or dilation.
+#pragma once
+#include <cstdint>
+#include <cstring>
+
+namespace receptive {
+namespace conv_detail {
+
+// panel[c*plane + i*Wp + j] = x[c][ih0 + i][j - pad_left] for c < channels, i < rows,
+// j < Wp, and 0 where that lies outside the H x W image (x: the first channel's plane,
+// planes H*W apart).
+inline void copy_input_panel(const float* x, int64_t channels, int64_t H, int64_t W,
+                             int64_t ih0, int64_t rows, int64_t pad_left, int64_t Wp,
+                             int64_t plane, float* panel) {
+  int64_t c_lo = pad_left < Wp ? pad_left : Wp;  // first panel column inside the image
+  int64_t c_hi = pad_left + W < Wp ? pad_left + W : Wp;
+  if (c_hi < c_lo) c_hi = c_lo;
+  for (int64_t c = 0; c < channels; c++) {
+    const float* xc = x + c * H * W;
+    for (int64_t i = 0; i < rows; i++) {
+      float* dst = panel + c * plane + i * Wp;
+      const int64_t ih = ih0 + i;
+      if (ih < 0 || ih >= H) {
+        std::memset(dst, 0, sizeof(float) * Wp);
+        continue;
+      }
+      if (c_lo > 0) std::memset(dst, 0, sizeof(float) * c_lo);
+      if (c_hi > c_lo)
+        std::memcpy(dst + c_lo, xc + ih * W + (c_lo - pad_left), sizeof(float) * (c_hi - c_lo));
+      if (Wp > c_hi) std::memset(dst + c_hi, 0, sizeof(float) * (Wp - c_hi));
+    }
+  }
+}
+
+}  // namespace conv_detail
+}  // namespace receptive

@@ -177,7 +177,7 @@ bool backward_input_phases_preferred(const ConvGeometry& g) {
   // into 28x28 1.4-1.5x at batch 8 (C128 1.16x at batch 1), 5x5 s2 C32 1.7x, C64 112x112
   // 1.5x. Not with big filters (C256 3x3: even at batch 8, 0.6x at batch 1, every work
   // item streams all the phase filters), few channels (the stem: 0.6x), 14x14 phases.
-  std::vector<Phase> phases;
+  thread_local std::vector<Phase> phases;  // (reused: no allocation per call)
   int64_t w_floats = 0, y_plane = 0;
   make_phases(g, &phases, &w_floats, &y_plane);
   return Cg >= 16 && g.K / g.groups * Cg * g.R * g.S <= (int64_t(1) << 18) && wide_planes &&

@@ -1,12 +1,14 @@
-// The direct weight-gradient kernel (native/conv/direct_wgrad*): on AVX-512 the automatic
-// choice takes it for every shape below (filters 3 or more wide, output channels filling
-// most of their blocks of 32, output rows of 16 or more, a partial gradient within 2 MB),
-// and it must agree with the JS backend: strided and dilated filters, filters wider than
-// one register tile's 14 taps (split along s), tap rows that do not fill a tile, channel
-// counts off the blocks of 32, groups, asymmetric and negative padding, bands of output
-// rows with a remainder. Each case runs on every ISA the CPU has (only RECEPTIVE_ISA's when
-// that is set: the other ISAs take the GEMM paths) at 1 and 2 threads. CI also runs the
-// backend specs with RECEPTIVE_CONV_BWD_WEIGHT=direct, which sends every geometry here.
+// The direct weight-gradient kernel (native/conv/direct_wgrad*): the automatic choice takes
+// it for every shape below on AVX2 (filters 3 or more wide with at most 8 input channels per
+// group, or 5x5 and larger; a partial gradient within 2 MB) and for all but the last three
+// on AVX-512 (filters 3 or more wide, output channels filling most of their blocks of 32,
+// output rows of 16 or more), and it must agree with the JS backend: strided and dilated
+// filters, filters wider than one register tile's taps (14 on AVX-512, 6 on AVX2: split
+// along s), tap rows that do not fill a tile, channel counts off the blocks (32 or 16),
+// groups, asymmetric and negative padding, bands of output rows with a remainder. Each case
+// runs on every ISA the CPU has (only RECEPTIVE_ISA's when that is set: the other ISAs take
+// the GEMM paths) at 1 and 2 threads. CI also runs the backend specs with
+// RECEPTIVE_CONV_BWD_WEIGHT=direct, which sends every geometry here.
 'use strict';
 const assert = require('assert');
 const { randArray, nativeHarness } = require('./helpers/native_harness');
@@ -35,7 +37,13 @@ const CASES = [
   conv({ N: 3, C: 4, H: 50, W: 20, K: 96, R: 3, S: 5, padTop: 1, padBottom: 1, padLeft: 2, padRight: 2 }),
   // stride 3 and dilation 3 across, dilation 2 down; 7 tap rows (tiles of 4 and 3)
   conv({ N: 1, C: 7, H: 19, W: 70, K: 32, R: 1, S: 4, strideW: 3, dilationH: 2, dilationW: 3, padLeft: 5, padRight: 5 }),
+  // AVX2 only: LeNet conv1 and conv2 (6 output channels; rows of 10), and a 5x5 layer with
+  // 40 output channels (two and a half blocks of 16) on 7x7
+  conv({ N: 3, C: 1, H: 32, W: 32, K: 6, R: 5, S: 5 }),
+  conv({ N: 3, C: 6, H: 14, W: 14, K: 16, R: 5, S: 5 }),
+  conv({ N: 2, C: 24, H: 7, W: 7, K: 40, R: 5, S: 5, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2 }),
 ];
+const AVX2_ONLY = 3;
 
 const label = (g) => `N${g.N} C${g.C} ${g.H}x${g.W} K${g.K} k${g.R}x${g.S} s${g.strideH},${g.strideW} ` +
   `p${g.padTop},${g.padBottom},${g.padLeft},${g.padRight} d${g.dilationH},${g.dilationW} g${g.groups}`;
@@ -44,12 +52,16 @@ describe('conv2d backward to the weight, direct kernel (native)', function () {
   const h = nativeHarness({ honourIsaEnv: true });
 
   it('the cases are shapes the automatic choice gives the direct kernel', function () {
-    for (const g of CASES) {
-      const Kg = g.K / g.groups, Kgp = Math.ceil(Kg / 32) * 32;
+    CASES.forEach((g, i) => {
+      const Cg = g.C / g.groups, Kg = g.K / g.groups;
+      const Kgp16 = Math.ceil(Kg / 16) * 16, Kgp32 = Math.ceil(Kg / 32) * 32;
       const OW = outSize(g.W, g.padLeft, g.padRight, g.S, g.dilationW, g.strideW);
-      assert.ok(g.S >= 3 && 4 * Kg >= 3 * Kgp && OW >= 16, label(g));
-      assert.ok(g.C * g.R * g.S * Kgp <= 1 << 19, label(g));
-    }
+      assert.ok(g.S >= 3 && (Cg <= 8 || g.R * g.S >= 25), `AVX2: ${label(g)}`);
+      assert.ok(g.C * g.R * g.S * Kgp16 <= 1 << 19, `AVX2: ${label(g)}`);
+      if (i >= CASES.length - AVX2_ONLY) return;
+      assert.ok(4 * Kg >= 3 * Kgp32 && OW >= 16, `AVX-512: ${label(g)}`);
+      assert.ok(g.C * g.R * g.S * Kgp32 <= 1 << 19, `AVX-512: ${label(g)}`);
+    });
   });
 
   CASES.forEach((g, i) => {

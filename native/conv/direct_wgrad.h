@@ -30,6 +30,9 @@ void direct_wgrad(const ConvGeometry& g, const float* x, const float* gy, float*
 namespace dw_avx512 {
 void backward_weight(const ConvGeometry& g, const float* x, const float* gy, float* gw);
 }
+namespace dw_avx2 {
+void backward_weight(const ConvGeometry& g, const float* x, const float* gy, float* gw);
+}
 
 }  // namespace conv_detail
 }  // namespace receptive

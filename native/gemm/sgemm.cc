@@ -174,11 +174,12 @@ struct PrepackedA {
 // few FMAs and transposing it into a panel would cost about as much as using it.
 constexpr int64_t kUnpackedAMaxPanels = 8;
 // B is read in place, one micro-panel at a time against every A micro-panel of the block,
-// when the thread's rows span at most this many A micro-panels: each B value then feeds
-// few FMAs, and packing it (a pass through L3 that overlaps nothing) cost up to a quarter
-// of the time for M = 64 (measured), while reading it in place lets the kernels prefetch
-// the next panel during the products.
-constexpr int64_t kUnpackedBMaxPanels = 10;
+// when the thread's rows (rounded up to whole A micro-panels) are at most this many: each B
+// value then feeds few FMAs, and packing it (a pass through L3 that overlaps nothing) cost
+// up to a quarter of the time for M = 64 (measured with 14-row panels; with AVX2's 6-row
+// panels, 11 of them, 29% of ResNet's 1x1 C256 -> 64), while reading it in place lets the
+// kernels prefetch the next panel during the products.
+constexpr int64_t kUnpackedBMaxRows = 140;
 
 struct Plan {
   bool unpacked_a, unpacked_b;
@@ -192,13 +193,13 @@ Plan plan_block(const KernelSet& ks, const Problem& p, const PrepackedA* pre, in
   const int64_t mr = ks.mr, nr = ks.nr, K = p.K;
   const int64_t ua = g_override.unpacked_a_panels ? g_override.unpacked_a_panels
                                                   : kUnpackedAMaxPanels;
-  const int64_t ub = g_override.unpacked_b_panels ? g_override.unpacked_b_panels
-                                                  : kUnpackedBMaxPanels;
+  const int64_t ub_rows = g_override.unpacked_b_panels ? g_override.unpacked_b_panels * mr
+                                                       : kUnpackedBMaxRows;
   Plan pl;
   // (Only a row-major A: a transposed one read in place costs a new line and often a TLB
   // miss per k step, while packing it is a plain copy. Likewise only a non-transposed B.)
   pl.unpacked_a = pre == nullptr && !p.ta && N <= ua * nr;
-  pl.unpacked_b = !p.tb && p.ldb != nr && ceil_div(M, mr) <= ub;
+  pl.unpacked_b = !p.tb && p.ldb != nr && ceil_div(M, mr) * mr <= ub_rows;
   if (pre) {
     pl.kc = pre->kc;
   } else if (g_override.kc) {

@@ -174,12 +174,25 @@ struct PrepackedA {
 // few FMAs and transposing it into a panel would cost about as much as using it.
 constexpr int64_t kUnpackedAMaxPanels = 8;
 // B is read in place, one micro-panel at a time against every A micro-panel of the block,
-// when the thread's rows (rounded up to whole A micro-panels) are at most this many: each B
-// value then feeds few FMAs, and packing it (a pass through L3 that overlaps nothing) cost
-// up to a quarter of the time for M = 64 (measured with 14-row panels; with AVX2's 6-row
-// panels, 11 of them, 29% of ResNet's 1x1 C256 -> 64), while reading it in place lets the
-// kernels prefetch the next panel during the products.
+// when the thread's rows span at most this many A micro-panels: each B value then feeds
+// few FMAs, and packing it (a pass through L3 that overlaps nothing) cost up to a quarter
+// of the time for M = 64 (measured), while reading it in place lets the kernels prefetch
+// the next panel during the products.
+constexpr int64_t kUnpackedBMaxPanels = 10;
+// Beyond that, up to this many rows (rounded up to whole panels: 24 of AVX2's 6 rows) when
+// the rows of B spread over the L1 sets (b_rows_spread): ResNet's 1x1 C256 -> 64 as 11
+// panels of 6 rows, 13.5 -> 10.4 ms at batch 8 on one core with B (ldb 3136) in place.
 constexpr int64_t kUnpackedBMaxRows = 140;
+
+// Whether B's rows, ldb floats apart, land on at least 16 of L1's 64 sets: a power-of-two
+// row stride puts a whole B panel in one or a few sets, and reading it in place thrashed
+// (64x1024x3136 on AVX2: 57 -> 45 GFLOP/s).
+bool b_rows_spread(int64_t ldb) {
+  if (ldb % 16 != 0) return true;  // rows not line-aligned: they walk the sets
+  int64_t lines = ldb / 16, common = 1;
+  while (common < 64 && lines % (2 * common) == 0) common *= 2;  // gcd(lines, 64)
+  return common <= 4;
+}
 
 struct Plan {
   bool unpacked_a, unpacked_b;
@@ -193,13 +206,16 @@ Plan plan_block(const KernelSet& ks, const Problem& p, const PrepackedA* pre, in
   const int64_t mr = ks.mr, nr = ks.nr, K = p.K;
   const int64_t ua = g_override.unpacked_a_panels ? g_override.unpacked_a_panels
                                                   : kUnpackedAMaxPanels;
-  const int64_t ub_rows = g_override.unpacked_b_panels ? g_override.unpacked_b_panels * mr
-                                                       : kUnpackedBMaxRows;
+  const int64_t ub = g_override.unpacked_b_panels ? g_override.unpacked_b_panels
+                                                  : kUnpackedBMaxPanels;
   Plan pl;
   // (Only a row-major A: a transposed one read in place costs a new line and often a TLB
   // miss per k step, while packing it is a plain copy. Likewise only a non-transposed B.)
   pl.unpacked_a = pre == nullptr && !p.ta && N <= ua * nr;
-  pl.unpacked_b = !p.tb && p.ldb != nr && ceil_div(M, mr) * mr <= ub_rows;
+  const int64_t a_panels = ceil_div(M, mr);
+  pl.unpacked_b = !p.tb && p.ldb != nr &&
+                  (a_panels <= ub || (g_override.unpacked_b_panels == 0 &&
+                                      a_panels * mr <= kUnpackedBMaxRows && b_rows_spread(p.ldb)));
   if (pre) {
     pl.kc = pre->kc;
   } else if (g_override.kc) {

@@ -13,6 +13,7 @@
 #include "../gemv_inl.h"
 #include "../pack_inl.h"
 #include "../sgemm_kernels.h"
+#include "receptive/avx2_transpose.h"
 
 namespace receptive {
 namespace gemm {
@@ -96,7 +97,7 @@ void tile(int64_t k, const float* ap, int64_t sa, const float* bp, int64_t ldbp,
     }
     if (NV == 2) _mm256_storeu_ps(ci, r0);
     if (full) _mm256_storeu_ps(cl, rl);
-    else _mm256_maskstore_ps(cl, last, rl);
+    else avx2_rows::store_first(cl, rl, tail);
   }
 }
 
@@ -120,39 +121,20 @@ void kernel_6x16(int64_t k, const float* a, int64_t rs_a, int64_t cs_a, const fl
                                           alpha, beta, pf, pf_ld, ep);
 }
 
-// In-register transpose of an 8x8 block: r[i] holds row i on entry, column i on exit.
-inline void transpose8(__m256 r[8]) {
-  __m256 t[8], u[8];
-  for (int i = 0; i < 8; i += 2) {
-    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-  }
-  for (int i = 0; i < 8; i += 4) {
-    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
-    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
-    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
-  }
-  for (int j = 0; j < 4; j++) {
-    r[j] = _mm256_permute2f128_ps(u[j], u[j + 4], 0x20);
-    r[j + 4] = _mm256_permute2f128_ps(u[j], u[j + 4], 0x31);
-  }
-}
-
 // Destination row q (q < cols) receives src rows [0, rows) at column q, zero past rows;
-// only the lanes in `keep` are stored.
+// its first `keep` lanes are stored. (Plain stores: AVX2's masked store is microcoded on
+// AMD's Zen, and it made the transposing packs a third of 64x256x3136 with B transposed.)
 inline void transpose_block(const float* src, int64_t ld, int rows, int cols, float* dst,
-                            int64_t dst_stride, __m256i keep) {
+                            int64_t dst_stride, int keep) {
   __m256 r[8];
   const __m256i cm = lane_mask(cols);
   for (int i = 0; i < 8; i++)
     r[i] = i < rows ? _mm256_maskload_ps(src + i * ld, cm) : _mm256_setzero_ps();
-  transpose8(r);
-  for (int q = 0; q < cols; q++) _mm256_maskstore_ps(dst + q * dst_stride, keep, r[q]);
+  avx2_rows::transpose8(r);
+  for (int q = 0; q < cols; q++) avx2_rows::store_first(dst + q * dst_stride, r[q], keep);
 }
 
 void pack_a(bool trans, int64_t m, int64_t k, const float* a, int64_t lda, float* dst) {
-  const __m256i keep = lane_mask(MR);
   for (int64_t i0 = 0; i0 < m; i0 += MR) {
     const int rows = static_cast<int>(m - i0 < MR ? m - i0 : MR);
     float* d = dst + i0 * k;
@@ -160,12 +142,12 @@ void pack_a(bool trans, int64_t m, int64_t k, const float* a, int64_t lda, float
       const float* s = a + i0;
       const __m256i rm = lane_mask(rows);
       for (int64_t p = 0; p < k; p++)
-        _mm256_maskstore_ps(d + p * MR, keep, _mm256_maskload_ps(s + p * lda, rm));
+        avx2_rows::store_first(d + p * MR, _mm256_maskload_ps(s + p * lda, rm), MR);
     } else {
       const float* s = a + i0 * lda;
       for (int64_t p0 = 0; p0 < k; p0 += 8) {
         const int cols = static_cast<int>(k - p0 < 8 ? k - p0 : 8);
-        transpose_block(s + p0, lda, rows, cols, d + p0 * MR, MR, keep);
+        transpose_block(s + p0, lda, rows, cols, d + p0 * MR, MR, MR);
       }
     }
   }
@@ -180,7 +162,6 @@ inline void prefetch_l2(const float* base, int64_t offset) {
 
 void pack_b(bool trans, int64_t k, int64_t n, const float* b, int64_t ldb, float* dst,
             int64_t pf) {
-  const __m256i all = lane_mask(8);
   for (int64_t j0 = 0; j0 < n; j0 += NR) {
     const int cols = static_cast<int>(n - j0 < NR ? n - j0 : NR);
     float* d = dst + j0 * k;
@@ -209,9 +190,9 @@ void pack_b(bool trans, int64_t k, int64_t n, const float* b, int64_t ldb, float
       const int lo = cols < 8 ? cols : 8, hi = cols - lo;
       for (int64_t p0 = 0; p0 < k; p0 += 8) {
         const int steps = static_cast<int>(k - p0 < 8 ? k - p0 : 8);
-        transpose_block(s + p0, ldb, lo, steps, d + p0 * NR, NR, all);
+        transpose_block(s + p0, ldb, lo, steps, d + p0 * NR, NR, 8);
         if (hi > 0) {
-          transpose_block(s + 8 * ldb + p0, ldb, hi, steps, d + p0 * NR + 8, NR, all);
+          transpose_block(s + 8 * ldb + p0, ldb, hi, steps, d + p0 * NR + 8, NR, 8);
         } else {
           for (int q = 0; q < steps; q++) _mm256_store_ps(d + (p0 + q) * NR + 8, _mm256_setzero_ps());
         }

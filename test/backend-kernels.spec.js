@@ -251,6 +251,9 @@ const GEMM_SHAPES = [[1, 1, 1], [1, 7, 3], [5, 1, 9], [3, 4, 5], [8, 8, 8], [17,
   // Native driver paths on two threads: B read in place panel by panel (small M, N split),
   // A read in place with K unblocked (N small, M split), both operands packed.
   [64, 600, 70], [300, 40, 200], [300, 300, 40],
+  // B in place whose rows (12 lines apart) reach only 16 of L1's sets: each panel is
+  // copied before the A panels run over it (AVX2's 11 panels of 6 rows).
+  [64, 192, 120],
   // Matrix-vector problems (one row or one column of C) big enough for two threads: the
   // matrix read once in place, in dot or axpy form by the transposes.
   [1, 1500, 400], [1500, 1, 400], [1, 1, 2000],

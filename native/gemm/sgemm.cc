@@ -14,7 +14,8 @@
 //  - few A panels (M <= 140): the kernels read a non-transposed B in place, one B
 //    micro-panel (nc = NR) against every A panel of the block, and prefetch the next B
 //    panel into L2 while they compute. Packing B there was a pass through L3 that
-//    overlapped nothing: a quarter of the time of 64x3136x576.
+//    overlapped nothing: a quarter of the time of 64x3136x576. (A panel whose rows crowd
+//    a few of L1's sets is copied on its own first: plan_block's copy_b.)
 // The first kc block applies the caller's beta, later ones accumulate (beta = 1), so
 // beta == 0 never reads C. Threads split C into a grid of rectangles (tm x tn, chosen
 // per shape from each thread's plan: split N when M is small and the other way round);
@@ -184,18 +185,21 @@ constexpr int64_t kUnpackedBMaxPanels = 10;
 // panels of 6 rows, 13.5 -> 10.4 ms at batch 8 on one core with B (ldb 3136) in place.
 constexpr int64_t kUnpackedBMaxRows = 140;
 
-// Whether B's rows, ldb floats apart, land on at least 16 of L1's 64 sets: a power-of-two
-// row stride puts a whole B panel in one or a few sets, and reading it in place thrashed
-// (64x1024x3136 on AVX2: 57 -> 45 GFLOP/s).
-bool b_rows_spread(int64_t ldb) {
-  if (ldb % 16 != 0) return true;  // rows not line-aligned: they walk the sets
+// How many of L1's 64 sets rows ldb floats apart start in: a power-of-two row stride puts
+// a whole B panel in one or a few sets.
+int64_t l1_sets_reached(int64_t ldb) {
+  if (ldb % 16 != 0) return 64;  // rows not line-aligned: they walk the sets
   int64_t lines = ldb / 16, common = 1;
   while (common < 64 && lines % (2 * common) == 0) common *= 2;  // gcd(lines, 64)
-  return common <= 4;
+  return 64 / common;
 }
 
+// Whether B's rows land on at least 16 of L1's sets, so that reading it in place does not
+// thrash (64x1024x3136 on AVX2: 57 -> 45 GFLOP/s).
+bool b_rows_spread(int64_t ldb) { return l1_sets_reached(ldb) >= 16; }
+
 struct Plan {
-  bool unpacked_a, unpacked_b;
+  bool unpacked_a, unpacked_b, copy_b;
   int64_t kc;
 };
 
@@ -216,6 +220,7 @@ Plan plan_block(const KernelSet& ks, const Problem& p, const PrepackedA* pre, in
   pl.unpacked_b = !p.tb && p.ldb != nr &&
                   (a_panels <= ub || (g_override.unpacked_b_panels == 0 &&
                                       a_panels * mr <= kUnpackedBMaxRows && b_rows_spread(p.ldb)));
+  pl.copy_b = false;
   if (pre) {
     pl.kc = pre->kc;
   } else if (g_override.kc) {
@@ -235,6 +240,12 @@ Plan plan_block(const KernelSet& ks, const Problem& p, const PrepackedA* pre, in
   } else {
     pl.kc = choose_kc(ks, K);
   }
+  // A B panel read in place whose kc rows fill more than 3/4 of the L1 lines its stride
+  // reaches (8 ways per set) is evicted while the A panels run over it: it is copied first,
+  // from L2 where the previous panel's prefetch put it (64x3136x576 on AVX2, rows 4 lines
+  // apart: +6% on one core).
+  pl.copy_b = pl.unpacked_b && a_panels >= 3 &&
+              4 * pl.kc * (nr / 16) > 3 * 8 * l1_sets_reached(p.ldb);
   return pl;
 }
 
@@ -272,7 +283,7 @@ void gemm_block(const KernelSet& ks, const Problem& p, const PrepackedA* pre, in
   const int64_t nc = unpacked_b ? nr : balanced_block(N, nc_cap, nr);
   ThreadBuffers& buf = thread_buffers();
   float* ap = pre || unpacked_a ? nullptr : buf.a.get(static_cast<size_t>(mc * kc));
-  float* bp = unpacked_b ? nullptr : buf.b.get(static_cast<size_t>(nc * kc));
+  float* bp = unpacked_b && !pl.copy_b ? nullptr : buf.b.get(static_cast<size_t>(nc * kc));
 
   for (int64_t ic = 0; ic < M; ic += mc) {
     const int64_t mcur = std::min(mc, M - ic);
@@ -305,6 +316,11 @@ void gemm_block(const KernelSet& ks, const Problem& p, const PrepackedA* pre, in
         int64_t ldbp = p.ldb, b_panel = 1;
         if (!unpacked_b) {
           ks.pack_b(p.tb, kcur, ncur, bsrc, p.ldb, bp, N - jc - ncur);
+          bpanels = bp;
+          ldbp = nr;
+          b_panel = kcur;
+        } else if (pl.copy_b) {  // (the prefetch below still reads the source)
+          ks.pack_b(false, kcur, ncur, bsrc, p.ldb, bp, 0);
           bpanels = bp;
           ldbp = nr;
           b_panel = kcur;

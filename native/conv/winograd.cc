@@ -121,18 +121,23 @@ size_t WinogradWeights::bytes() const {
   return n;
 }
 
+void winograd_forward_mapped(const ConvGeometry& g, const float* x, const WinogradWeights& w,
+                             const ConvEpilogue& ep, float* y, const PhaseMaps* maps) {
+#if defined(__x86_64__)
+  switch (active_isa()) {
+    case Isa::Avx512: return wg_avx512::forward(g, x, w, ep, y, maps);
+    case Isa::Avx2: return wg_avx2::forward(g, x, w, ep, y, maps);
+    default: return wg_baseline::forward(g, x, w, ep, y, maps);
+  }
+#else
+  wg_baseline::forward(g, x, w, ep, y, maps);
+#endif
+}
+
 void winograd_forward(const ConvGeometry& g, const float* x, const WinogradWeights& w,
                       const ConvEpilogue& ep, float* y) {
   if (g.dilation_h != 1 || g.dilation_w != 1) return winograd_forward_dilated(g, x, w, ep, y);
-#if defined(__x86_64__)
-  switch (active_isa()) {
-    case Isa::Avx512: return wg_avx512::forward(g, x, w, ep, y);
-    case Isa::Avx2: return wg_avx2::forward(g, x, w, ep, y);
-    default: return wg_baseline::forward(g, x, w, ep, y);
-  }
-#else
-  wg_baseline::forward(g, x, w, ep, y);
-#endif
+  winograd_forward_mapped(g, x, w, ep, y, nullptr);
 }
 
 void winograd_forward_plain(const ConvGeometry& g, const float* x, const float* w,

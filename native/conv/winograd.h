@@ -53,7 +53,7 @@ struct WinogradWeights {
 void winograd_forward(const ConvGeometry& g, const float* x, const WinogradWeights& w,
                       const ConvEpilogue& ep, float* y);
 // Dilated geometries (winograd_dilated.cc): the dilation_h x dilation_w output phases, each
-// an undilated convolution of a subsampled input, through winograd_forward.
+// an undilated convolution of a subsampled input, run as one convolution (PhaseMaps).
 void winograd_forward_dilated(const ConvGeometry& g, const float* x, const WinogradWeights& w,
                               const ConvEpilogue& ep, float* y);
 // Tiles of m x m outputs over all phases (the output itself when undilated).
@@ -70,11 +70,34 @@ PhaseAxis phase_axis(int64_t a, int64_t d, int64_t pad, int64_t in, int64_t out)
 void winograd_forward_plain(const ConvGeometry& g, const float* x, const float* w,
                             const ConvEpilogue& ep, float* y);
 
-// One build per ISA (winograd_kernels.inc).
+// A dilated layer as one undilated convolution over a virtual image (winograd_dilated.cc):
+// its input phases side by side along each axis, each with its own zero padding, so that
+// every 3x3 window reads one phase only (the two outputs between neighbouring phases are
+// computed and dropped). The maps take the virtual rows and columns to x's and y's; the
+// kernels read and write x, y and the residual through them, with no phase copies.
+struct PhaseMaps {
+  // Along one axis, one phase: virtual positions [v, v + len) <-> real positions r, r + d, ...
+  struct Run {
+    int32_t v, r, len;
+  };
+  const ConvGeometry* real;  // the dilated layer: x, y and the residual are its tensors
+  const int32_t* in_row;     // virtual input row -> x row, or -1 (zeros)
+  const int32_t* out_row;    // virtual output row -> y row, or -1 (dropped)
+  const Run* in_cols;        // the columns of x in a virtual input row (zeros elsewhere)
+  const Run* out_cols;       // the columns of y in a virtual output row (dropped elsewhere)
+  int n_in_cols, n_out_cols;
+};
+
+// The per-ISA forward; maps: g is a dilated layer's virtual image (winograd_dilated.cc).
+void winograd_forward_mapped(const ConvGeometry& g, const float* x, const WinogradWeights& w,
+                             const ConvEpilogue& ep, float* y, const PhaseMaps* maps);
+
+// One build per ISA (winograd_kernels.inc). maps: g is the virtual geometry of a dilated
+// layer (see PhaseMaps).
 #define RECEPTIVE_WG_DECLARE(ns)                                                          \
   namespace ns {                                                                          \
   void forward(const ConvGeometry& g, const float* x, const WinogradWeights& w,          \
-               const ConvEpilogue& ep, float* y);                                         \
+               const ConvEpilogue& ep, float* y, const PhaseMaps* maps = nullptr);       \
   /* u[p * ps + c] = (G f_c G^T)[p], f_c = w[c * 9 .. c * 9 + 8], c in [0, Cg) */          \
   void transform_filters(int m, const float* w, int64_t Cg, float* u, int64_t ps);        \
   }

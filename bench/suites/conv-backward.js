@@ -30,6 +30,8 @@ function prepareWeight(be, c) {
 
 module.exports = {
   name: 'conv-backward',
+  prepareInput,
+  prepareWeight,
   title: 'Convolution backward (to input, to weight)',
   metric: 'gflops',
   run(ctx) {

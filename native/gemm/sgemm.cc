@@ -220,7 +220,6 @@ Plan plan_block(const KernelSet& ks, const Problem& p, const PrepackedA* pre, in
   pl.unpacked_b = !p.tb && p.ldb != nr &&
                   (a_panels <= ub || (g_override.unpacked_b_panels == 0 &&
                                       a_panels * mr <= kUnpackedBMaxRows && b_rows_spread(p.ldb)));
-  pl.copy_b = false;
   if (pre) {
     pl.kc = pre->kc;
   } else if (g_override.kc) {
@@ -240,10 +239,10 @@ Plan plan_block(const KernelSet& ks, const Problem& p, const PrepackedA* pre, in
   } else {
     pl.kc = choose_kc(ks, K);
   }
-  // A B panel read in place whose kc rows fill more than 3/4 of the L1 lines its stride
-  // reaches (8 ways per set) is evicted while the A panels run over it: it is copied first,
-  // from L2 where the previous panel's prefetch put it (64x3136x576 on AVX2, rows 4 lines
-  // apart: +6% on one core).
+  // A B panel read in place whose kc rows (nr / 16 lines each) fill more than 3/4 of the L1
+  // lines its stride reaches (8 ways per set) is evicted while the A panels run over it: it
+  // is copied first, from L2 where the previous panel's prefetch put it (64x3136x576 on
+  // AVX2, rows 4 lines apart: +6% on one core).
   pl.copy_b = pl.unpacked_b && a_panels >= 3 &&
               4 * pl.kc * (nr / 16) > 3 * 8 * l1_sets_reached(p.ldb);
   return pl;
@@ -314,13 +313,9 @@ void gemm_block(const KernelSet& ks, const Problem& p, const PrepackedA* pre, in
         // B(p, jr + j) of this block = bpanels[jr * b_panel + p * ldbp + j].
         const float* bpanels = bsrc;
         int64_t ldbp = p.ldb, b_panel = 1;
-        if (!unpacked_b) {
-          ks.pack_b(p.tb, kcur, ncur, bsrc, p.ldb, bp, N - jc - ncur);
-          bpanels = bp;
-          ldbp = nr;
-          b_panel = kcur;
-        } else if (pl.copy_b) {  // (the prefetch below still reads the source)
-          ks.pack_b(false, kcur, ncur, bsrc, p.ldb, bp, 0);
+        if (!unpacked_b || pl.copy_b) {
+          // (a copied panel: the prefetch below still reads the source, for the next one)
+          ks.pack_b(p.tb, kcur, ncur, bsrc, p.ldb, bp, unpacked_b ? 0 : N - jc - ncur);
           bpanels = bp;
           ldbp = nr;
           b_panel = kcur;

@@ -21,6 +21,12 @@ function suitesRecorded() {
   return names.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
 
+// Runs with --rounds timed every implementation that many times, alternating the order.
+function roundsNote(rec) {
+  const r = rec.options && rec.options.rounds;
+  return r > 1 ? ` of each implementation's best of ${r} rounds (native and peers alternated)` : '';
+}
+
 function report(wantStat = null) {
   const out = [];
   let first = null;
@@ -32,7 +38,7 @@ function report(wantStat = null) {
     if (!first) {
       first = rec;
       const p = rec.peak;
-      out.push(`Measured ${rec.date.slice(0, 16).replace('T', ' ')} UTC on ${rec.machine.cpu} (${rec.machine.logicalCpus} CPUs, ${rec.machine.simdFlags.join(' ')}), node ${rec.machine.node}, ${rec.threads} threads; figures are the ${stat === 'min' ? 'fastest sample' : 'median of samples'}.`);
+      out.push(`Measured ${rec.date.slice(0, 16).replace('T', ' ')} UTC on ${rec.machine.cpu} (${rec.machine.logicalCpus} CPUs, ${rec.machine.simdFlags.join(' ')}), node ${rec.machine.node}, ${rec.threads} threads; figures are the ${stat === 'min' ? 'fastest sample' : 'median of samples'}${roundsNote(rec)}.`);
       const addon = rec.backends.native.addon;
       out.push(`Backends: native ${rec.backends.native.isa || rec.backends.native.error}${rec.backends.native.openmp ? ' + OpenMP' : ''}${addon ? ` (addon ${addon.path})` : ''}; JS ${rec.backends.js.error ? rec.backends.js.error : 'ok'}.`);
       if (p) {

@@ -8,7 +8,7 @@
 //
 //   node bench/run.js [--suite gemm|conv|conv-backward|pool|all|a,b] [--quick] [--threads N]
 //                     [--no-peers | --peers pytorch,onednn,...] [--no-scaling] [--stat median|min]
-//                     [--js-all | --js-max-gflop X] [--max-time S] [--cases id,id] [--no-save] [--list]
+//                     [--js-all | --js-max-gflop X] [--max-time S] [--rounds R] [--cases id,id] [--no-save] [--list]
 //                     [--addon path/to/receptive.node]   (sets RECEPTIVE_ADDON_PATH)
 //
 // Suites are the files of bench/suites/ (one file per suite; see bench/README.md).
@@ -35,7 +35,7 @@ function usage(msg) {
 function parseArgs(argv) {
   const a = {
     suite: 'all', quick: false, threads: 2, noPeers: false, peers: null, scaling: true, stat: 'median',
-    jsAll: false, jsMaxGflop: null, maxTime: null, save: true, list: false, cases: null,
+    jsAll: false, jsMaxGflop: null, maxTime: null, rounds: 1, save: true, list: false, cases: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
@@ -52,6 +52,7 @@ function parseArgs(argv) {
     else if (k === '--js-all') a.jsAll = true;
     else if (k === '--js-max-gflop') a.jsMaxGflop = Number(val());
     else if (k === '--max-time') a.maxTime = Number(val());
+    else if (k === '--rounds') a.rounds = Number(val());
     else if (k === '--no-save') a.save = false;
     else if (k === '--cases') a.cases = val().split(',');
     else if (k === '--addon') a.addon = path.resolve(val());
@@ -61,6 +62,8 @@ function parseArgs(argv) {
   }
   if (!Number.isInteger(a.threads) || a.threads < 1) usage('--threads must be a positive integer');
   if (a.stat !== 'median' && a.stat !== 'min') usage('--stat must be median or min');
+  if (!Number.isInteger(a.rounds) || a.rounds < 1 || a.rounds > 20) usage('--rounds must be an integer from 1 to 20');
+  if (a.maxTime !== null && !(a.maxTime > 0)) usage('--max-time must be a positive number of seconds');
   return a;
 }
 
@@ -177,6 +180,7 @@ function printResult(suite, result, ctx) {
       (part.rows.some((r) => r.bestPlainPeer) ? `, native/best NCHW peer ${ratio(gm('nativeVsBestPlainPeer'))}` : '') +
       (part.rows.some((r) => r.ratios.scaling) ? `, 2t/1t ${ratio(gm('scaling'))}` : ''));
     const notes = [];
+    if (ctx.opts.rounds > 1) notes.push(`each implementation's best of ${ctx.opts.rounds} rounds (native and peers alternated; JS in the first round only)`);
     for (const [p, info] of Object.entries(part.peers)) {
       if (info.unavailable) notes.push(`${p}: not run (${info.unavailable})`);
       else notes.push(`${p} ${info.version || ''}${info.threads !== undefined ? `, ${info.threads} thread(s)` : ''}`);
@@ -225,6 +229,7 @@ async function main() {
   const quick = args.quick;
   const opts = {
     maxTime: args.maxTime ?? (quick ? 0.25 : 1.5),
+    rounds: args.rounds,
     minSamples: quick ? 3 : 5,
     slowMs: quick ? 1500 : 4000,
     jsAll: args.jsAll,

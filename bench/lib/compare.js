@@ -49,6 +49,42 @@ function withRate(t, flops) {
 function errMsg(e) { return String(e && e.message ? e.message : e).split('\n')[0]; }
 
 /**
+ * The better of two timings of one implementation on one case (rounds of a run): the
+ * lower median and the lower fastest sample, samples summed. A failed or skipped timing
+ * gives way to one that has figures.
+ */
+function bestTiming(a, b) {
+  if (!a) return b;
+  if (!b) return a;
+  if (b.ms === undefined) return a;
+  if (a.ms === undefined) return b;
+  return {
+    ...a,
+    ms: Math.min(a.ms, b.ms),
+    minMs: Math.min(a.minMs ?? a.ms, b.minMs ?? b.ms),
+    samples: (a.samples || 0) + (b.samples || 0),
+    single: !!(a.single && b.single) || undefined,
+    rounds: (a.rounds || 1) + (b.rounds || 1),
+  };
+}
+
+/** Merges one round's peer outputs ({name: output}) into the earlier rounds'. */
+function mergePeerRounds(prev, next) {
+  const out = { ...prev };
+  for (const [name, r] of Object.entries(next)) {
+    const p = out[name];
+    if (!p || (p.unavailable && !r.unavailable)) { out[name] = r; continue; }
+    if (r.unavailable) continue;
+    const results = { ...p.results };
+    for (const [id, t] of Object.entries(r.results || {})) results[id] = bestTiming(results[id], t);
+    const skipped = { ...(r.skipped || {}), ...(p.skipped || {}) };
+    for (const id of Object.keys(results)) delete skipped[id];
+    out[name] = { ...p, results, skipped };
+  }
+  return out;
+}
+
+/**
  * spec: {
  *   kind:      name of the work, e.g. 'gemm', 'conv', 'conv-bwd-input'
  *   peerKind:  the kind the peers run (default kind); null for none
@@ -57,67 +93,48 @@ function errMsg(e) { return String(e && e.message ? e.message : e).split('\n')[0
  *   prepare(backend, c) -> {fn: () => void, output: Float32Array}  (throws if unsupported)
  *   scaling:   also time native at 1 thread (default true when threads > 1)
  * }
+ * With opts.rounds > 1 the native timings and the peers' are taken that many times,
+ * alternating which goes first, and each implementation keeps its best round: on a
+ * machine whose speed drifts over minutes, every implementation then gets the same
+ * chances at its fast phases. The JS backend runs in the first round only.
  */
 function runCompare(ctx, spec) {
   const o = ctx.opts;
   const stat = o.stat;
+  const rounds = o.rounds ?? 1;
   const timing = { maxTime: o.maxTime, minSamples: o.minSamples, slowMs: o.slowMs };
-  const rows = [];
   const scaling = spec.scaling ?? (ctx.threads > 1 && o.scaling);
   if (o.cases) spec = { ...spec, cases: spec.cases.filter((c) => o.cases.some((w) => c.id === w || c.id.includes(w))) };
-  for (const c of spec.cases) {
-    const row = { id: c.id, name: c.name, flops: c.flops, issue2: !!c.issue2 };
-    let nativeOut = null;
-    ctx.log(`  ${spec.kind} ${c.id}`);
-    if (ctx.native) {
-      try {
-        const p = spec.prepare(ctx.native, c);
-        ctx.native.setNumThreads(ctx.threads);
-        row.native = withRate(timeSync(p.fn, timing), c.flops);
-        if (scaling && row.native.single && row.native.ms > 10 * o.slowMs) {
-          row.native1t = { skipped: 'native too slow for a 1-thread run' };
-        } else if (scaling) {
-          ctx.native.setNumThreads(1);
-          row.native1t = withRate(timeSync(p.fn, timing), c.flops);
-          ctx.native.setNumThreads(ctx.threads);
-        }
-        p.fn();
-        nativeOut = p.output;
-      } catch (e) {
-        row.native = { error: errMsg(e) };
-        try { ctx.native.setNumThreads(ctx.threads); } catch { /* ignore */ }
-      }
-    } else {
-      row.native = { error: ctx.nativeError || 'native backend unavailable' };
-    }
-    const gflop = (c.flops || 0) / 1e9;
-    if (!ctx.js) {
-      row.js = { skipped: ctx.jsError || 'JS backend unavailable' };
-    } else if (!o.jsAll && !(c.issue2 && o.issue2Js) && gflop > o.jsMaxGflop) {
-      row.js = { skipped: `slow: ${gflop.toFixed(2)} GFLOP > --js-max-gflop ${o.jsMaxGflop}` };
-    } else {
-      try {
-        const p = spec.prepare(ctx.js, c);
-        row.js = withRate(timeSync(p.fn, timing), c.flops);
-        if (nativeOut) row.check = { maxRelDiff: maxRelDiff(nativeOut, p.output) };
-      } catch (e) {
-        row.js = { error: errMsg(e) };
-      }
-    }
-    rows.push(row);
-  }
-
-  // Peers, one process per peer for all the cases.
+  const rows = spec.cases.map((c) => ({ id: c.id, name: c.name, flops: c.flops, issue2: !!c.issue2 }));
   const peerKind = spec.peerKind === undefined ? spec.kind : spec.peerKind;
   let peers = {};
-  if (peerKind && !o.noPeers) {
-    ctx.log(`  peers for ${spec.kind}:`);
-    peers = runPeers(peerKind, spec.cases, {
+
+  const nativeRound = (round) => {
+    spec.cases.forEach((c, i) => {
+      const row = rows[i];
+      ctx.log(`  ${spec.kind} ${c.id}${rounds > 1 ? ` (round ${round + 1}/${rounds})` : ''}`);
+      const t = timeNative(ctx, spec, c, timing, scaling);
+      row.native = bestTiming(row.native, t.native);
+      if (t.native1t) row.native1t = bestTiming(row.native1t, t.native1t);
+      if (round === 0) timeJs(ctx, spec, c, row, t.output, timing);
+    });
+  };
+  // Peers, one process per peer for all the cases (per round).
+  const peerRound = (round) => {
+    if (!peerKind || o.noPeers) return;
+    ctx.log(`  peers for ${spec.kind}${rounds > 1 ? ` (round ${round + 1}/${rounds})` : ''}:`);
+    peers = mergePeerRounds(peers, runPeers(peerKind, spec.cases, {
       threads: ctx.threads, maxTime: o.maxTime, minSamples: o.minSamples, slowMs: o.slowMs,
       timeoutS: o.peerTimeoutS, only: o.peers, tfjsCpuMaxGflop: o.tfjsCpuMaxGflop, tfjsWasmMaxGflop: o.tfjsWasmMaxGflop,
-    }, ctx.log);
+    }, ctx.log));
+  };
+  for (let round = 0; round < rounds; round++) {
+    if (round % 2 === 0) { nativeRound(round); peerRound(round); } else { peerRound(round); nativeRound(round); }
   }
+
   for (const row of rows) {
+    row.native = withRate(row.native, row.flops);
+    if (row.native1t) row.native1t = withRate(row.native1t, row.flops);
     row.peers = {};
     for (const [name, out] of Object.entries(peers)) {
       if (out.unavailable) continue;
@@ -131,9 +148,52 @@ function runCompare(ctx, spec) {
     peerInfo[name] = out.unavailable ? { unavailable: out.unavailable }
       : { version: out.version, threads: out.threads, ...(out.layout ? { layout: out.layout } : {}) };
   }
-  const result = { kind: spec.kind, metric: spec.metric, rows, peers: peerInfo };
+  const result = { kind: spec.kind, metric: spec.metric, rows, peers: peerInfo, rounds };
   computeRatios(result, stat);
   return result;
+}
+
+/** One round of receptive-native on case c: {native, native1t?, output?} (raw timings). */
+function timeNative(ctx, spec, c, timing, scaling) {
+  if (!ctx.native) return { native: { error: ctx.nativeError || 'native backend unavailable' } };
+  const o = ctx.opts;
+  try {
+    const p = spec.prepare(ctx.native, c);
+    ctx.native.setNumThreads(ctx.threads);
+    const native = timeSync(p.fn, timing);
+    let native1t;
+    if (scaling && native.single && native.ms > 10 * o.slowMs) {
+      native1t = { skipped: 'native too slow for a 1-thread run' };
+    } else if (scaling) {
+      ctx.native.setNumThreads(1);
+      native1t = timeSync(p.fn, timing);
+      ctx.native.setNumThreads(ctx.threads);
+    }
+    p.fn();
+    return { native, native1t, output: p.output };
+  } catch (e) {
+    try { ctx.native.setNumThreads(ctx.threads); } catch { /* ignore */ }
+    return { native: { error: errMsg(e) } };
+  }
+}
+
+/** receptive-JS on case c (where quick enough), checked against the native output. */
+function timeJs(ctx, spec, c, row, nativeOut, timing) {
+  const o = ctx.opts;
+  const gflop = (c.flops || 0) / 1e9;
+  if (!ctx.js) {
+    row.js = { skipped: ctx.jsError || 'JS backend unavailable' };
+  } else if (!o.jsAll && !(c.issue2 && o.issue2Js) && gflop > o.jsMaxGflop) {
+    row.js = { skipped: `slow: ${gflop.toFixed(2)} GFLOP > --js-max-gflop ${o.jsMaxGflop}` };
+  } else {
+    try {
+      const p = spec.prepare(ctx.js, c);
+      row.js = withRate(timeSync(p.fn, timing), c.flops);
+      if (nativeOut) row.check = { maxRelDiff: maxRelDiff(nativeOut, p.output) };
+    } catch (e) {
+      row.js = { error: errMsg(e) };
+    }
+  }
 }
 
 /**
@@ -180,4 +240,6 @@ function geomean(xs) {
   return Math.exp(v.reduce((a, x) => a + Math.log(x), 0) / v.length);
 }
 
-module.exports = { zeroArray, runCompare, computeRatios, randomArray, maxRelDiff, geomean, msOf };
+module.exports = {
+  zeroArray, runCompare, computeRatios, randomArray, maxRelDiff, geomean, msOf, bestTiming, mergePeerRounds,
+};

@@ -16,7 +16,7 @@ const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const { timeSync } = require('../lib/timing');
-const { maxRelDiff, msOf } = require('../lib/compare');
+const { maxRelDiff, msOf, bestTiming } = require('../lib/compare');
 const { Writer, tensorProto } = require('../peers/onnx_builder');
 
 const BENCH = path.join(__dirname, '..');
@@ -242,35 +242,53 @@ function ips(batch, ms) {
   return ms ? (1000 * batch) / ms : null;
 }
 
+// receptive-native on one model and batch, through an inference plan (predict() recorded
+// once as its kernel calls, then replayed), as onnxruntime runs a session made once; the
+// plan checks itself against predict() and says when it had to run predict() instead.
+function timeNativeRow(R, ctx, model, x, timing) {
+  try {
+    R.setBackend('native');
+    R.setNumThreads(ctx.threads);
+    const plan = new R.nn.InferencePlan(model);
+    const t = timeSync(() => plan.run(x), timing);
+    t.plan = plan.fallbackReason === null ? 'replayed' : `predict(): ${plan.fallbackReason}`;
+    return { timing: t, output: plan.run(x).data.slice(0, 10) };
+  } catch (e) { return { timing: { error: String(e.message || e).split('\n')[0] } }; }
+}
+
+/** Merges one round of the onnxruntime runner's output into the earlier rounds'. */
+function mergeOrtRounds(prev, next) {
+  if (!prev || (prev.unavailable && !next.unavailable)) return next;
+  if (next.unavailable) return prev;
+  const results = { ...prev.results };
+  for (const [id, t] of Object.entries(next.results || {})) results[id] = bestTiming(results[id], t);
+  return { ...prev, results, outputs: { ...next.outputs, ...prev.outputs } };
+}
+
 async function run(ctx) {
   const R = require(path.join(ROOT, 'dist'));
   const o = ctx.opts;
+  const rounds = o.rounds ?? 1;
   const timing = { maxTime: o.maxTime, minSamples: o.minSamples, slowMs: o.slowMs };
   const want = o.cases ? MODELS.filter((m) => o.cases.some((c) => m.id.includes(c) || c.startsWith(m.id))) : MODELS;
   const rows = [];
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'receptive-models-'));
   const ortCases = [];
   const outputs = {};
+  const made = [];  // {spec, model}, kept for the later rounds
   try {
     for (const spec of want) {
-      ctx.log(`  models ${spec.id}`);
+      ctx.log(`  models ${spec.id}${rounds > 1 ? ` (round 1/${rounds})` : ''}`);
       const model = spec.make(R).eval();
+      made.push({ spec, model });
       for (const b of batchesOf(spec)) {
         const x = R.tensor(inputFor(b, spec.input), [b, ...spec.input]);
         fs.writeFileSync(path.join(tmp, `${spec.id}.x.${b}`), Buffer.from(x.data.buffer));
         const row = { id: `${spec.id}-b${b}`, name: `${spec.name} batch ${b}`, model: spec.id, batch: b };
         if (ctx.native) {
-          try {
-            R.setBackend('native');
-            R.setNumThreads(ctx.threads);
-            // Through an inference plan (predict() recorded once as its kernel calls, then
-            // replayed), as onnxruntime runs a session made once; the plan checks itself
-            // against predict() and says when it had to run predict() instead.
-            const plan = new R.nn.InferencePlan(model);
-            row.native = timeSync(() => plan.run(x), timing);
-            outputs[row.id] = plan.run(x).data.slice(0, 10);
-            row.native.plan = plan.fallbackReason === null ? 'replayed' : `predict(): ${plan.fallbackReason}`;
-          } catch (e) { row.native = { error: String(e.message || e).split('\n')[0] }; }
+          const t = timeNativeRow(R, ctx, model, x, timing);
+          row.native = t.timing;
+          if (t.output) outputs[row.id] = t.output;
         } else row.native = { error: ctx.nativeError || 'native backend unavailable' };
         const jsOk = ctx.js && (o.jsAll || b === 1 || spec.id === 'lenet5');
         if (!ctx.js) row.js = { skipped: ctx.jsError || 'JS backend unavailable' };
@@ -292,10 +310,28 @@ async function run(ctx) {
       }
     }
     if (ctx.native) R.setBackend('native');
-    let ort = { unavailable: 'not run (--no-peers)' };
-    if (ortCases.length) {
-      ctx.log(`  onnxruntime: ${ortCases.length} model(s)...`);
-      ort = runOrt(ortCases, ctx.threads, timing, ctx.log);
+    let ort = ortCases.length ? null : { unavailable: 'not run (--no-peers)' };
+    const ortRound = (round) => {
+      if (!ortCases.length) return;
+      ctx.log(`  onnxruntime: ${ortCases.length} model(s)${rounds > 1 ? ` (round ${round + 1}/${rounds})` : ''}...`);
+      ort = mergeOrtRounds(ort, runOrt(ortCases, ctx.threads, timing, ctx.log));
+    };
+    // Later rounds (--rounds): native and onnxruntime again, alternating which goes first;
+    // each keeps its best round.
+    const nativeRound = (round) => {
+      if (!ctx.native) return;
+      for (const { spec, model } of made) {
+        ctx.log(`  models ${spec.id} (round ${round + 1}/${rounds})`);
+        for (const b of batchesOf(spec)) {
+          const row = rows.find((r) => r.id === `${spec.id}-b${b}`);
+          const x = R.tensor(inputFor(b, spec.input), [b, ...spec.input]);
+          row.native = bestTiming(row.native, timeNativeRow(R, ctx, model, x, timing).timing);
+        }
+      }
+    };
+    ortRound(0);
+    for (let round = 1; round < rounds; round++) {
+      if (round % 2) { ortRound(round); nativeRound(round); } else { nativeRound(round); ortRound(round); }
     }
     for (const row of rows) {
       row.peers = {};
@@ -324,7 +360,7 @@ async function run(ctx) {
       const mb = (r) => (r && r.maxRssMB ? `${r.maxRssMB.toFixed(0)} MB` : r && r.error ? `error (${r.error})` : 'not run');
       console.log(`  - peak RSS, ResNet-50 batch ${RSS_BATCH} (two passes, own process): native ${mb(memory.native)}, onnxruntime ${mb(memory.onnxruntime)}`);
     }
-    return { kind: 'models', metric: 'ms', rows, peers, memory };
+    return { kind: 'models', metric: 'ms', rows, peers, memory, rounds };
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }

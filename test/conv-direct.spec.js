@@ -55,6 +55,13 @@ const FIXED = [
   // alone), and reductions long enough to run in chunks of taps (wide and narrow tiles)
   conv({ N: 2, C: 24, H: 9, W: 9, K: 40, R: 5, S: 5, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 }),
   conv({ N: 1, C: 20, H: 13, W: 12, K: 12, R: 5, S: 5 }),
+  // few output channels (vectors along the row), where only the filter rows that land on
+  // input rows run: a full convolution (LeNet conv2's input gradient as a forward), rows
+  // wholly on padding (bias only), and padding rows under row stride, dilation and groups
+  conv({ N: 2, C: 16, H: 10, W: 10, K: 6, R: 5, S: 5, padTop: 4, padBottom: 4, padLeft: 4, padRight: 4 }),
+  conv({ N: 1, C: 3, H: 6, W: 9, K: 5, R: 3, S: 3, padTop: 5, padBottom: 4, padLeft: 1, padRight: 1 }),
+  conv({ N: 2, C: 4, H: 11, W: 13, K: 8, R: 4, S: 3, strideH: 2, dilationH: 2, groups: 2,
+    padTop: 5, padBottom: 3, padLeft: 2, padRight: 2 }),
 ];
 
 function randomConv() {

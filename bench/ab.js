@@ -9,6 +9,8 @@
 //   node bench/ab.js --a base.node --b new.node [--threads 1] [--rounds 12] [--round-ms 300]
 //                    [--kind fwd|bi|bw] CASE[,CASE...]
 //   node bench/ab.js --env RECEPTIVE_SOME_SWITCH [...] CASE   (one build: A unset, B set to 1)
+//   (The native code must read the switch on every call: one cached in a static at its
+//   first use keeps A's value for both, and the A/B reads even.)
 //
 // CASE: an id of bench/cases.js (resnet-stem, ...) or a descriptor (mb8ic64ih56oc64kh3ph1).
 // kind: forward with prepared weights (fwd), backward to the input (bi) or to the weight (bw),

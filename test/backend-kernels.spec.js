@@ -257,8 +257,10 @@ const GEMM_SHAPES = [[1, 1, 1], [1, 7, 3], [5, 1, 9], [3, 4, 5], [8, 8, 8], [17,
   // Matrix-vector problems (one row or one column of C) big enough for two threads: the
   // matrix read once in place, in dot or axpy form by the transposes.
   [1, 1500, 400], [1500, 1, 400], [1, 1, 2000],
-  // A few rows against a large B (a fully connected layer on a small batch).
-  [6, 1030, 300]];
+  // A few rows against a large B (a fully connected layer on a small batch). From 16 rows
+  // AVX2 runs blocks of 6 rows of B over pairs of A rows, K in chunks of 512: an odd row
+  // count, B rows past the last block, K tails under one vector and under one chunk.
+  [6, 1030, 300], [16, 284, 1100], [21, 1030, 4100]];
 
 function gemmTests(getBackend) {
   for (const [M, N, K] of GEMM_SHAPES) {

@@ -16,7 +16,7 @@ const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const { timeSync } = require('../lib/timing');
-const { maxRelDiff, msOf, bestTiming } = require('../lib/compare');
+const { maxRelDiff, msOf, bestTiming, mergePeerRounds } = require('../lib/compare');
 const { Writer, tensorProto } = require('../peers/onnx_builder');
 
 const BENCH = path.join(__dirname, '..');
@@ -256,15 +256,6 @@ function timeNativeRow(R, ctx, model, x, timing) {
   } catch (e) { return { timing: { error: String(e.message || e).split('\n')[0] } }; }
 }
 
-/** Merges one round of the onnxruntime runner's output into the earlier rounds'. */
-function mergeOrtRounds(prev, next) {
-  if (!prev || (prev.unavailable && !next.unavailable)) return next;
-  if (next.unavailable) return prev;
-  const results = { ...prev.results };
-  for (const [id, t] of Object.entries(next.results || {})) results[id] = bestTiming(results[id], t);
-  return { ...prev, results, outputs: { ...next.outputs, ...prev.outputs } };
-}
-
 async function run(ctx) {
   const R = require(path.join(ROOT, 'dist'));
   const o = ctx.opts;
@@ -314,7 +305,8 @@ async function run(ctx) {
     const ortRound = (round) => {
       if (!ortCases.length) return;
       ctx.log(`  onnxruntime: ${ortCases.length} model(s)${rounds > 1 ? ` (round ${round + 1}/${rounds})` : ''}...`);
-      ort = mergeOrtRounds(ort, runOrt(ortCases, ctx.threads, timing, ctx.log));
+      // (The runner's output merges as a peer's does; its first round's logits are kept.)
+      ort = mergePeerRounds(ort ? { onnxruntime: ort } : {}, { onnxruntime: runOrt(ortCases, ctx.threads, timing, ctx.log) }).onnxruntime;
     };
     // Later rounds (--rounds): native and onnxruntime again, alternating which goes first;
     // each keeps its best round.

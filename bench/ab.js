@@ -8,7 +8,8 @@
 //
 //   node bench/ab.js --a base.node --b new.node [--threads 1] [--rounds 12] [--round-ms 300]
 //                    [--kind fwd|bi|bw] CASE[,CASE...]
-//   node bench/ab.js --env RECEPTIVE_SOME_SWITCH [...] CASE   (one build: A unset, B set to 1)
+//   node bench/ab.js --env RECEPTIVE_SOME_SWITCH[=VALUE] [...] CASE
+//                    (one build: A with the variable unset, B with it set to VALUE, default 1)
 //   (The native code must read the switch on every call: one cached in a static at its
 //   first use keeps A's value for both, and the A/B reads even.)
 //
@@ -71,8 +72,10 @@ function main() {
   const builds = one ? { A: one, B: one } : { A: loadBackend(o.a), B: loadBackend(o.b) };
   const select = (v) => {
     if (o.env === null) return;
-    if (v === 'B') process.env[o.env] = '1';
-    else delete process.env[o.env];
+    const eq = o.env.indexOf('=');
+    const name = eq < 0 ? o.env : o.env.slice(0, eq);
+    if (v === 'B') process.env[name] = eq < 0 ? '1' : o.env.slice(eq + 1);
+    else delete process.env[name];
   };
   const prepare = { fwd: prepareConvForward, bi: prepareInput, bw: prepareWeight }[o.kind];
   for (const id of o.cases) {

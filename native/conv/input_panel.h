@@ -34,5 +34,43 @@ inline void copy_input_panel(const float* x, int64_t channels, int64_t H, int64_
   }
 }
 
+// The same rows with each one split into its `phases` column phases, phase_len floats each:
+// panel[c*plane + i*phases*phase_len + p*phase_len + u] = the value copy_input_panel puts
+// at column u*phases + p. Output column ow of a layer of stride `phases` then reads tap
+// column q at phase q % phases, index ow + q / phases: consecutive output columns from
+// consecutive floats (the direct kernel's column tiles load them as whole vectors).
+inline void copy_input_panel_phased(const float* x, int64_t channels, int64_t H, int64_t W,
+                                    int64_t ih0, int64_t rows, int64_t pad_left,
+                                    int64_t phases, int64_t phase_len, int64_t plane,
+                                    float* panel) {
+  const int64_t Wp = phases * phase_len;
+  for (int64_t c = 0; c < channels; c++) {
+    const float* xc = x + c * H * W;
+    for (int64_t i = 0; i < rows; i++) {
+      float* dst = panel + c * plane + i * Wp;
+      const int64_t ih = ih0 + i;
+      if (ih < 0 || ih >= H) {
+        std::memset(dst, 0, sizeof(float) * Wp);
+        continue;
+      }
+      const float* xr = xc + ih * W;
+      for (int64_t p = 0; p < phases; p++) {
+        float* d = dst + p * phase_len;
+        // u in [u_lo, u_hi) reads column u * phases + p - pad_left of the image; the rest is 0
+        const int64_t first = pad_left - p;  // u * phases >= first
+        int64_t u_lo = first <= 0 ? 0 : (first + phases - 1) / phases;
+        int64_t u_hi = W + first <= 0 ? 0 : (W + first + phases - 1) / phases;
+        if (u_lo > phase_len) u_lo = phase_len;
+        if (u_hi > phase_len) u_hi = phase_len;
+        if (u_hi < u_lo) u_hi = u_lo;
+        std::memset(d, 0, sizeof(float) * u_lo);
+        const float* src = xr + (u_lo * phases - first);
+        for (int64_t u = u_lo; u < u_hi; u++, src += phases) d[u] = *src;
+        std::memset(d + u_hi, 0, sizeof(float) * (phase_len - u_hi));
+      }
+    }
+  }
+}
+
 }  // namespace conv_detail
 }  // namespace receptive

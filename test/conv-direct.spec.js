@@ -62,8 +62,8 @@ const FIXED = [
   conv({ N: 1, C: 3, H: 6, W: 9, K: 5, R: 3, S: 3, padTop: 5, padBottom: 4, padLeft: 1, padRight: 1 }),
   conv({ N: 2, C: 4, H: 11, W: 13, K: 8, R: 4, S: 3, strideH: 2, dilationH: 2, groups: 2,
     padTop: 5, padBottom: 3, padLeft: 2, padRight: 2 }),
-  // strided layers by columns from a panel split into column phases (few input channels,
-  // one output row's window within L1): the stem's full width (14 vectors of columns),
+  // strided layers by columns from a panel split into column phases (AVX2; few input
+  // channels, one output row's window within L1): the stem's full width (14 vectors),
   // output channels in groups of 4 with a group of 2 left, stride 3 with dilation, and
   // AlexNet conv1's full width, whose window is too wide for it (row tiles)
   conv({ N: 1, C: 3, H: 13, W: 224, K: 64, R: 7, S: 7, strideH: 2, strideW: 2,

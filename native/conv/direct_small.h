@@ -6,7 +6,10 @@
 // of the block and broadcasts one input value per output column. The input rows a work
 // item needs are first copied into a zero-padded panel (so the tap loop has no bounds
 // checks, any padding, stride and dilation); the tile is then transposed into the NCHW
-// output while the output stage (bias, residual, ReLU) runs on it.
+// output while the output stage (bias, residual, ReLU) runs on it. Layers with few output
+// channels (stride 1), and on AVX2 strided stems, run by columns instead: vectors of output
+// columns times a few channels, the filter value broadcast, stored straight along the rows
+// (a strided layer reads a panel whose rows are split into their column phases).
 //
 // Weights are laid out once (ConvWeights::prepare, or per call) as
 // [group][block of 16 output channels][c][r][s][16], zero-padded past Kg; the layout does

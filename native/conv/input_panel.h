@@ -8,30 +8,40 @@
 namespace receptive {
 namespace conv_detail {
 
+// Each of the panel's `rows` rows (Wp floats, planes `plane` apart) for c < channels: zeros
+// where input row ih0 + i lies outside the image, else fill(dst, that row of channel c)
+// (x: the first channel's plane, planes H*W apart).
+template <class Fill>
+inline void for_each_panel_row(const float* x, int64_t channels, int64_t H, int64_t W,
+                               int64_t ih0, int64_t rows, int64_t Wp, int64_t plane,
+                               float* panel, Fill fill) {
+  for (int64_t c = 0; c < channels; c++) {
+    const float* xc = x + c * H * W;
+    for (int64_t i = 0; i < rows; i++) {
+      float* dst = panel + c * plane + i * Wp;
+      const int64_t ih = ih0 + i;
+      if (ih < 0 || ih >= H)
+        std::memset(dst, 0, sizeof(float) * Wp);
+      else
+        fill(dst, xc + ih * W);
+    }
+  }
+}
+
 // panel[c*plane + i*Wp + j] = x[c][ih0 + i][j - pad_left] for c < channels, i < rows,
-// j < Wp, and 0 where that lies outside the H x W image (x: the first channel's plane,
-// planes H*W apart).
+// j < Wp, and 0 where that lies outside the H x W image.
 inline void copy_input_panel(const float* x, int64_t channels, int64_t H, int64_t W,
                              int64_t ih0, int64_t rows, int64_t pad_left, int64_t Wp,
                              int64_t plane, float* panel) {
   int64_t c_lo = pad_left < Wp ? pad_left : Wp;  // first panel column inside the image
   int64_t c_hi = pad_left + W < Wp ? pad_left + W : Wp;
   if (c_hi < c_lo) c_hi = c_lo;
-  for (int64_t c = 0; c < channels; c++) {
-    const float* xc = x + c * H * W;
-    for (int64_t i = 0; i < rows; i++) {
-      float* dst = panel + c * plane + i * Wp;
-      const int64_t ih = ih0 + i;
-      if (ih < 0 || ih >= H) {
-        std::memset(dst, 0, sizeof(float) * Wp);
-        continue;
-      }
-      if (c_lo > 0) std::memset(dst, 0, sizeof(float) * c_lo);
-      if (c_hi > c_lo)
-        std::memcpy(dst + c_lo, xc + ih * W + (c_lo - pad_left), sizeof(float) * (c_hi - c_lo));
-      if (Wp > c_hi) std::memset(dst + c_hi, 0, sizeof(float) * (Wp - c_hi));
-    }
-  }
+  for_each_panel_row(x, channels, H, W, ih0, rows, Wp, plane, panel,
+                     [&](float* dst, const float* xr) {
+    if (c_lo > 0) std::memset(dst, 0, sizeof(float) * c_lo);
+    if (c_hi > c_lo) std::memcpy(dst + c_lo, xr + (c_lo - pad_left), sizeof(float) * (c_hi - c_lo));
+    if (Wp > c_hi) std::memset(dst + c_hi, 0, sizeof(float) * (Wp - c_hi));
+  });
 }
 
 // The same rows with each one split into its `phases` column phases, phase_len floats each:
@@ -43,33 +53,23 @@ inline void copy_input_panel_phased(const float* x, int64_t channels, int64_t H,
                                     int64_t ih0, int64_t rows, int64_t pad_left,
                                     int64_t phases, int64_t phase_len, int64_t plane,
                                     float* panel) {
-  const int64_t Wp = phases * phase_len;
-  for (int64_t c = 0; c < channels; c++) {
-    const float* xc = x + c * H * W;
-    for (int64_t i = 0; i < rows; i++) {
-      float* dst = panel + c * plane + i * Wp;
-      const int64_t ih = ih0 + i;
-      if (ih < 0 || ih >= H) {
-        std::memset(dst, 0, sizeof(float) * Wp);
-        continue;
-      }
-      const float* xr = xc + ih * W;
-      for (int64_t p = 0; p < phases; p++) {
-        float* d = dst + p * phase_len;
-        // u in [u_lo, u_hi) reads column u * phases + p - pad_left of the image; the rest is 0
-        const int64_t first = pad_left - p;  // u * phases >= first
-        int64_t u_lo = first <= 0 ? 0 : (first + phases - 1) / phases;
-        int64_t u_hi = W + first <= 0 ? 0 : (W + first + phases - 1) / phases;
-        if (u_lo > phase_len) u_lo = phase_len;
-        if (u_hi > phase_len) u_hi = phase_len;
-        if (u_hi < u_lo) u_hi = u_lo;
-        std::memset(d, 0, sizeof(float) * u_lo);
-        const float* src = xr + (u_lo * phases - first);
-        for (int64_t u = u_lo; u < u_hi; u++, src += phases) d[u] = *src;
-        std::memset(d + u_hi, 0, sizeof(float) * (phase_len - u_hi));
-      }
+  for_each_panel_row(x, channels, H, W, ih0, rows, phases * phase_len, plane, panel,
+                     [&](float* dst, const float* xr) {
+    for (int64_t p = 0; p < phases; p++) {
+      float* d = dst + p * phase_len;
+      // u in [u_lo, u_hi) reads column u * phases + p - pad_left of the image; the rest is 0
+      const int64_t first = pad_left - p;  // u * phases >= first
+      int64_t u_lo = first <= 0 ? 0 : (first + phases - 1) / phases;
+      int64_t u_hi = W + first <= 0 ? 0 : (W + first + phases - 1) / phases;
+      if (u_lo > phase_len) u_lo = phase_len;
+      if (u_hi > phase_len) u_hi = phase_len;
+      if (u_hi < u_lo) u_hi = u_lo;
+      std::memset(d, 0, sizeof(float) * u_lo);
+      const float* src = xr + (u_lo * phases - first);
+      for (int64_t u = u_lo; u < u_hi; u++, src += phases) d[u] = *src;
+      std::memset(d + u_hi, 0, sizeof(float) * (phase_len - u_hi));
     }
-  }
+  });
 }
 
 }  // namespace conv_detail

@@ -49,6 +49,9 @@ function parseArgs(argv) {
   if (!['fwd', 'bi', 'bw'].includes(o.kind)) throw new Error(`--kind must be fwd, bi or bw, got '${o.kind}'`);
   if (o.cases.length === 0) throw new Error('no case given');
   if (o.env === null && (o.a === null || o.b === null)) throw new Error('give --a and --b, or --env');
+  if (o.env !== null && !/^[A-Za-z_][A-Za-z0-9_]*(=.*)?$/.test(o.env)) {
+    throw new Error(`--env needs NAME or NAME=VALUE, got '${o.env}'`);
+  }
   return o;
 }
 

@@ -17,7 +17,9 @@ namespace gemm {
 // beta == 0: C is not read.
 // Prefetch stream: at k step p the kernel may prefetch (into L2; a hint, never a read) the
 // line at pf + p*pf_ld, for p < k; the driver points it at the source of the B panel it
-// packs next (pf_ld = 0 and pf = b when there is nothing to fetch).
+// packs next (pf_ld = 0 and pf = b when there is nothing to fetch). A kernel set with
+// sparse_prefetch also takes pf_ld < 0: then the line at pf + j*(-pf_ld) at k step
+// j*kSparsePrefetchSteps (one prefetch every kSparsePrefetchSteps steps).
 // ep (may be null): an output stage applied to the tile after alpha/beta, while it is in
 // registers (see TileEpilogue).
 struct TileEpilogue;
@@ -66,6 +68,9 @@ using PackedGemv = void (*)(int64_t i0, int64_t i1, int64_t K, int64_t kc, int64
                             const float* packed, const float* xt, int64_t n, float alpha,
                             float beta, float* c, int64_t ldc);
 
+// k steps between two prefetches of the sparse stream (pf_ld < 0, above).
+constexpr int64_t kSparsePrefetchSteps = 8;
+
 struct KernelSet {
   const char* name;
   int mr, nr;       // register tile
@@ -81,6 +86,7 @@ struct KernelSet {
   GemvAxpy gemv_axpy;
   GemmDotRows gemm_dot_rows;
   PackedGemv packed_gemv;
+  bool sparse_prefetch;  // the kernel takes the sparse prefetch stream (pf_ld < 0)
 };
 
 struct Blocking {

@@ -337,7 +337,7 @@ const KernelSet& avx512_kernels() {
   static const KernelSet set = {"f32_gemm_14x32_avx512", MR, NR, 2016, 256, 2048,
                                 kernel_14x32, pack_a, pack_b,
                                 gemv_dot_generic, gemv_axpy_generic,
-                                gemm_dot_rows_generic, packed_gemv};
+                                gemm_dot_rows_generic, packed_gemv, false};
   return set;
 }
 

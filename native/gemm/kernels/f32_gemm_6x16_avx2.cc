@@ -40,6 +40,8 @@ void tile(int64_t k, const float* ap, int64_t sa, const float* bp, int64_t ldbp,
   const bool full = tail == 8;
   const __m256i last = lane_mask(tail);
   const bool masked_b = ldbp != NR && !full;
+  const bool sparse_pf = pf_ld < 0;  // one prefetch every kSparsePrefetchSteps steps
+  const int64_t pf_step = sparse_pf ? -pf_ld : pf_ld;
   __m256 acc[ROWS][NV];
 #pragma GCC unroll 6
   for (int i = 0; i < ROWS; i++)
@@ -64,8 +66,10 @@ void tile(int64_t k, const float* ap, int64_t sa, const float* bp, int64_t ldbp,
     }
     ap += ROW_MAJOR_A ? 1 : sa;
     bp += ldbp;
-    _mm_prefetch(reinterpret_cast<const char*>(pf), _MM_HINT_T1);
-    pf += pf_ld;
+    if (!sparse_pf || p % kSparsePrefetchSteps == 0) {
+      _mm_prefetch(reinterpret_cast<const char*>(pf), _MM_HINT_T1);
+      pf += pf_step;
+    }
   }
   const __m256 va = _mm256_set1_ps(alpha);
   const __m256 vb = _mm256_set1_ps(beta);
@@ -344,7 +348,7 @@ const KernelSet& avx2_kernels() {
   static const KernelSet set = {"f32_gemm_6x16_avx2", MR, NR, 2016, 384, 2048,
                                 kernel_6x16, pack_a, pack_b,
                                 gemv_dot_generic, gemv_axpy_generic,
-                                gemm_dot_rows, packed_gemv};
+                                gemm_dot_rows, packed_gemv, true};
   return set;
 }
 

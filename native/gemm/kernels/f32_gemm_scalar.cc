@@ -58,7 +58,7 @@ const KernelSet& scalar_kernels() {
   static const KernelSet set = {"f32_gemm_4x8_scalar", MR, NR, 128, 256, 2048,
                                 kernel_4x8, pack_a, pack_b,
                                 gemv_dot_generic, gemv_axpy_generic,
-                                gemm_dot_rows_generic, packed_gemv};
+                                gemm_dot_rows_generic, packed_gemv, false};
   return set;
 }
 

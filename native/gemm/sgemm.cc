@@ -255,7 +255,8 @@ Plan plan_block(const KernelSet& ks, const Problem& p, const PrepackedA* pre, in
 // kcur / 8 of the rows, one every 8 k steps. Otherwise call i fetches the i-th line of
 // every row, one per k step: 256 fetches from memory in one call, more than the L1 can
 // have in flight, held up the kernel (AVX2, ResNet's 1x1 C256 -> 64 at batch 8, B in
-// place: -10..18% on one core, -8..14% on two).
+// place, interleaved: one core 12.6 -> 10.3 ms in a noisy hour, -2..5% in a quiet one; two
+// threads -3..14%).
 inline void next_panel_prefetch(const KernelSet& ks, const Problem& p, const float* bsrc,
                                 int64_t ncur, int64_t next, int64_t kcur, int64_t calls,
                                 int64_t i, const float** pf, int64_t* pf_ld) {

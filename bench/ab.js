@@ -7,7 +7,7 @@
 // sessions' machine; a build against itself read within 1-3% here.
 //
 //   node bench/ab.js --a base.node --b new.node [--threads 1] [--rounds 12] [--round-ms 300]
-//                    [--kind fwd|bi|bw] CASE[,CASE...]
+//                    [--kind fwd|res|bi|bw] CASE[,CASE...]
 //   node bench/ab.js --env RECEPTIVE_SOME_SWITCH[=VALUE] [...] CASE
 //                    (one build: A with the variable unset, B with it set to VALUE, default 1)
 //   (The native code must read the switch on every call: one cached in a static at its
@@ -15,11 +15,13 @@
 //
 // CASE: an id of bench/cases.js (resnet-stem, ...) or a descriptor (mb8ic64ih56oc64kh3ph1).
 // kind: forward with prepared weights (fwd), backward to the input (bi) or to the weight (bw),
-// as the conv and conv-backward suites time them.
+// as the conv and conv-backward suites time them; res: the forward with bias, a residual and
+// ReLU in its output stage, as a residual block's last convolution runs in inference.
 const path = require('path');
 
 const ROOT = path.join(__dirname, '..');
-const { convCases, parseConv } = require('./cases');
+const { convCases, convGeometry, parseConv } = require('./cases');
+const { randomArray, zeroArray } = require('./lib/compare');
 const { prepareConvForward } = require('./suites/conv');
 const { prepareInput, prepareWeight } = require('./suites/conv-backward');
 
@@ -46,7 +48,7 @@ function parseArgs(argv) {
     else if (k.startsWith('--')) throw new Error(`unknown option ${k}`);
     else o.cases.push(...k.split(',').filter(Boolean));
   }
-  if (!['fwd', 'bi', 'bw'].includes(o.kind)) throw new Error(`--kind must be fwd, bi or bw, got '${o.kind}'`);
+  if (!['fwd', 'res', 'bi', 'bw'].includes(o.kind)) throw new Error(`--kind must be fwd, res, bi or bw, got '${o.kind}'`);
   if (o.cases.length === 0) throw new Error('no case given');
   if (o.env === null && (o.a === null || o.b === null)) throw new Error('give --a and --b, or --env');
   if (o.env !== null && !/^[A-Za-z_][A-Za-z0-9_]*(=.*)?$/.test(o.env)) {
@@ -62,6 +64,22 @@ function loadBackend(file) {
   if (file) process.env.RECEPTIVE_ADDON_PATH = file;
   else delete process.env.RECEPTIVE_ADDON_PATH;
   return require(path.join(ROOT, 'dist', 'backend', 'select.js')).getBackendInstance('native');
+}
+
+const count = (shape) => shape.reduce((a, b) => a * b, 1);
+
+// The forward with bias + residual + ReLU fused into its output stage (a residual block's
+// last convolution in an inference plan).
+function prepareResidualForward(be, c) {
+  if (c.transposed) throw new Error(`--kind res: ${c.id} is a transposed convolution`);
+  const g = convGeometry(c);
+  const x = randomArray(count(c.xShape), 1, be);
+  const w = randomArray(count(c.wShape), 2);
+  const bias = randomArray(c.yShape[1], 4);
+  const residual = randomArray(count(c.yShape), 5, be);
+  const y = zeroArray(count(c.yShape), be);
+  const p = be.prepareConv2d(g, w, null, bias);
+  return { fn: () => be.conv2dForwardPrepared(g, x, p, residual, true, y), output: y };
 }
 
 const median = (v) => {
@@ -80,7 +98,7 @@ function main() {
     if (v === 'B') process.env[name] = eq < 0 ? '1' : o.env.slice(eq + 1);
     else delete process.env[name];
   };
-  const prepare = { fwd: prepareConvForward, bi: prepareInput, bw: prepareWeight }[o.kind];
+  const prepare = { fwd: prepareConvForward, res: prepareResidualForward, bi: prepareInput, bw: prepareWeight }[o.kind];
   for (const id of o.cases) {
     const c = convCases().find((x) => x.id === id) || parseConv({ id, desc: id });
     const fn = {}, mins = { A: [], B: [] };

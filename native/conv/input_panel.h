@@ -44,6 +44,35 @@ inline void copy_input_panel(const float* x, int64_t channels, int64_t H, int64_
   });
 }
 
+// A row of W values at panel columns pad_left .. pad_left + W - 1 split into its even and odd
+// columns (even[u] = column 2u, odd[u] = column 2u + 1), `len` floats each, zeros outside
+// the row. Needs pad_left >= 0 and pad_left + W <= 2 * len.
+inline void deinterleave_row2(const float* __restrict xr, int64_t W, int64_t pad_left,
+                              int64_t len, float* __restrict even, float* __restrict odd) {
+  // Columns [pad_left, pad_left + W) hold the row; the rest of both halves are zeros.
+  const int64_t lo = pad_left / 2, hi = (pad_left + W + 1) / 2;  // u touched by the row
+  std::memset(even, 0, sizeof(float) * static_cast<size_t>(lo));
+  std::memset(odd, 0, sizeof(float) * static_cast<size_t>(lo));
+  int64_t j = 0;  // next image column
+  if (pad_left % 2 != 0 && W > 0) {  // the row starts on an odd panel column
+    even[lo] = 0.f;
+    odd[lo] = xr[0];
+    j = 1;
+  }
+  // Pairs of image columns (j, j + 1) at panel columns (2u, 2u + 1).
+  const int64_t u0 = (pad_left + j) / 2, pairs = (W - j) / 2;
+  for (int64_t q = 0; q < pairs; q++) {
+    even[u0 + q] = xr[j + 2 * q];
+    odd[u0 + q] = xr[j + 2 * q + 1];
+  }
+  if ((W - j) % 2 != 0) {  // a last column on an even panel column
+    even[u0 + pairs] = xr[W - 1];
+    odd[u0 + pairs] = 0.f;
+  }
+  std::memset(even + hi, 0, sizeof(float) * static_cast<size_t>(len - hi));
+  std::memset(odd + hi, 0, sizeof(float) * static_cast<size_t>(len - hi));
+}
+
 // The same rows with each one split into its `phases` column phases, phase_len floats each:
 // panel[c*plane + i*phases*phase_len + p*phase_len + u] = the value copy_input_panel puts
 // at column u*phases + p. Output column ow of a layer of stride `phases` then reads tap
@@ -54,7 +83,14 @@ inline void copy_input_panel_phased(const float* x, int64_t channels, int64_t H,
                                     int64_t phases, int64_t phase_len, int64_t plane,
                                     float* panel) {
   for_each_panel_row(x, channels, H, W, ih0, rows, phases * phase_len, plane, panel,
-                     [&](float* dst, const float* xr) {
+                     [=](float* dst, const float* xr) {
+    if (phases == 2 && W > 0 && pad_left >= 0 && W + pad_left <= 2 * phase_len) {
+      // Stride 2 (stems): the row deinterleaved in one pass that the compiler vectorizes;
+      // the generic loop below loaded the stride through memory on every column, since its
+      // stores might alias it (a twentieth of the 7x7 s2 stem on one core).
+      deinterleave_row2(xr, W, pad_left, phase_len, dst, dst + phase_len);
+      return;
+    }
     for (int64_t p = 0; p < phases; p++) {
       float* d = dst + p * phase_len;
       // u in [u_lo, u_hi) reads column u * phases + p - pad_left of the image; the rest is 0

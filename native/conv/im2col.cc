@@ -6,9 +6,31 @@
 #include "receptive/runtime.h"
 
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace receptive {
 namespace conv_detail {
+
+namespace {
+
+// dst[i] = src[2 * i] for i < n. Whole vectors where it can (two loads and a shuffle per four
+// values): the scalar loop held too few loads in flight to cover memory for strided layers
+// whose input is not in cache (1x1 s2 C256 56x56, 8 images, one core: 4.2 ms of im2col, a
+// fifth of the convolution). Reads src[0 .. 2n - 1) only.
+inline void copy_even(const float* src, int64_t n, float* dst) {
+  int64_t i = 0;
+#if defined(__SSE2__)
+  for (; i + 4 < n; i += 4) {  // (i + 4 < n: the pair's last load stays before src[2n - 1])
+    const __m128 a = _mm_loadu_ps(src + 2 * i), b = _mm_loadu_ps(src + 2 * i + 4);
+    _mm_storeu_ps(dst + i, _mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)));
+  }
+#endif
+  for (; i < n; i++) dst[i] = src[2 * i];
+}
+
+}  // namespace
 
 void im2col_rows(const ConvGeometry& g, int64_t Cg, const float* x, int64_t oh0, int64_t oh1,
                  float* col, int64_t ld, int threads) {
@@ -33,6 +55,8 @@ void im2col_rows(const ConvGeometry& g, int64_t Cg, const float* x, int64_t oh0,
           for (int64_t ow = 0; ow < lo; ow++) dst[ow] = 0.f;
           if (sw == 1) {
             std::memcpy(dst + lo, src + lo, sizeof(float) * (hi - lo));
+          } else if (sw == 2) {
+            copy_even(src + 2 * lo, hi - lo, dst + lo);
           } else {
             for (int64_t ow = lo; ow < hi; ow++) dst[ow] = src[ow * sw];
           }

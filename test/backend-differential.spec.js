@@ -102,8 +102,9 @@ const BIG_POOLS = [
   { N: 1, C: 3, H: 8, W: 70, kernelH: 2, kernelW: 2, strideH: 2, strideW: 2, padH: 0, padW: 0, dilationH: 1, dilationW: 1 },
   { N: 1, C: 1, H: 7, W: 101, kernelH: 3, kernelW: 4, strideH: 3, strideW: 3, padH: 1, padW: 2, dilationH: 1, dilationW: 1 },
   { N: 1, C: 2, H: 9, W: 66, kernelH: 2, kernelW: 3, strideH: 1, strideW: 2, padH: 1, padW: 1, dilationH: 2, dilationW: 2 },
-  // GoogLeNet's 3x3 s1 "same" pool on 14x14 planes: AVX-512 runs it as one stream of 16-float
-  // chunks in blocks of 256, whose starts fall mid-way through the 49-chunk mask period.
+  // GoogLeNet's 3x3 s1 "same" pool on 14x14 planes: AVX-512 (AVX2) runs it as one stream of
+  // 16-float (8-float) chunks in blocks of 256, whose starts fall mid-way through the 49-chunk
+  // mask period.
   { N: 4, C: 61, H: 14, W: 14, kernelH: 3, kernelW: 3, strideH: 1, strideW: 1, padH: 1, padW: 1, dilationH: 1, dilationW: 1 },
 ];
 

@@ -412,7 +412,7 @@ function examplesTests(getBackend) {
   });
 
   it('max pool 3x3 s1 p1 without indices: a NaN deep inside a large batch wins its windows, infinities do not', function () {
-    // AVX-512 streams this window over the whole batch and checks for NaN as it goes; the
+    // AVX-512 and AVX2 stream this window over the whole batch and check for NaN as they go; the
     // NaN sits in a chunk far from the stream's ends, the infinities elsewhere.
     const b = getBackend();
     const g = { N: 3, C: 7, H: 14, W: 14, kernelH: 3, kernelW: 3, strideH: 1, strideW: 1, padH: 1,

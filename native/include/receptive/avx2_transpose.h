@@ -36,6 +36,13 @@ inline __m256i lanes(int64_t n) {
                             _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
+// x + i without pointer arithmetic outside the array: for masked loads whose first or
+// last lanes lie outside the data (those lanes are never read; as avx512_rows::addr).
+inline const float* addr(const float* x, int64_t i) {
+  return reinterpret_cast<const float*>(reinterpret_cast<uintptr_t>(x) +
+                                        static_cast<uintptr_t>(i * static_cast<int64_t>(sizeof(float))));
+}
+
 // p[0..n) = the first n lanes of v (n in [0, 8]), by plain stores of 4, 2 and 1 floats
 // rather than a masked store.
 inline void store_first(float* p, __m256 v, int64_t n) {

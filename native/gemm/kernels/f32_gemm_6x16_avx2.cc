@@ -66,8 +66,8 @@ void tile(int64_t k, const float* ap, int64_t sa, const float* bp, int64_t ldbp,
   if (ep != nullptr && ep->residual != nullptr) {
     // The residual's lines, read by the output stage after the products: fetched now, so
     // that a short K does not leave the stage waiting on memory (ResNet's 1x1 expansions
-    // with the shortcut fused, batch 8, one core, interleaved: C128 -> 512 28x28 -3..4%,
-    // C256 -> 1024 14x14 -2..10%, C64 -> 256 56x56 even).
+    // with the shortcut fused, batch 8, one core, interleaved: C128 -> 512 28x28 -3..5%,
+    // C256 -> 1024 14x14 -1..10%, C64 -> 256 56x56 even).
 #pragma GCC unroll 6
     for (int i = 0; i < ROWS; i++) {
       prefetch_l1(ep->residual, i * ep->ldr);

@@ -1,6 +1,7 @@
 // The 8x8 register transpose of the AVX2 builds of the kernels whose register tiles run
-// along output channels (direct small-channel convolution, direct weight gradient), and a
-// store of a vector's first n lanes. Included only by translation units built with AVX2.
+// along output channels (direct small-channel convolution, direct weight gradient), lane
+// masks, and a store of a vector's first n lanes. Included only by translation units built
+// with AVX2.
 #pragma once
 #if defined(__AVX2__)
 #include <immintrin.h>
@@ -35,6 +36,9 @@ inline __m256i lanes(int64_t n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
                             _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
+
+// Lanes j with a <= j < b.
+inline __m256i lane_range(int64_t a, int64_t b) { return _mm256_andnot_si256(lanes(a), lanes(b)); }
 
 // x + i without pointer arithmetic outside the array: for masked loads whose first or
 // last lanes lie outside the data (those lanes are never read; as avx512_rows::addr).
